@@ -1,0 +1,80 @@
+"""End-to-end fixtures: the real local stack (Pushpin + Viceroy) from scripts/stack.py.
+
+`stack` is one shared stack for the session (default config); tests keep out of each other's
+way by using their own random rooms. `make_stack(**kwargs)` starts a private stack (custom
+config, dead publish port, ...) that is stopped after the test. The wasm is
+target/wasm32-wasip1/release/edge-chat.wasm unless EDGE_CHAT_WASM says otherwise.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from stack import Stack  # noqa: E402
+
+from helpers import random_room  # noqa: E402
+
+WASM = Path(os.environ.get("EDGE_CHAT_WASM", ROOT / "target/wasm32-wasip1/release/edge-chat.wasm"))
+
+# Stacks started by this session and not yet stopped, for failure reports.
+_running = []
+
+
+def _start(**kwargs):
+    if not WASM.exists():
+        pytest.fail(f"{WASM} not found: run `cargo build --release` (or set EDGE_CHAT_WASM)")
+    s = Stack(WASM, **kwargs)
+    _running.append(s)
+    try:
+        return s.start()
+    except BaseException:
+        _running.remove(s)
+        raise
+
+
+def _stop(s):
+    try:
+        s.stop()
+    finally:
+        if s in _running:
+            _running.remove(s)
+
+
+@pytest.fixture(scope="session")
+def stack():
+    s = _start()
+    yield s
+    _stop(s)
+
+
+@pytest.fixture
+def make_stack():
+    mine = []
+
+    def make(**kwargs):
+        mine.append(_start(**kwargs))
+        return mine[-1]
+
+    yield make
+    for s in mine:
+        _stop(s)
+
+
+@pytest.fixture
+def room():
+    return random_room()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing test's report carries the service and Pushpin log tails."""
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.failed and call.when == "call":
+        for s in _running:
+            rep.sections.append((f"stack {s.url} logs", s.logs(lines=30)))
