@@ -479,3 +479,24 @@ def test_concurrent_posters_get_unique_gapless_ids(stack, room):
     assert {m["id"]: (m["from"], m["text"]) for m in stored} == by_id
     assert get_json(stack.url, path(room))["last-event-id"] == str(total)
     print(f"{total} concurrent posts in {elapsed:.1f}s ({total / elapsed:.0f}/s)")
+
+
+# ------------------------------------------------------------------ publishing outages
+
+def test_posting_works_while_the_publish_endpoint_is_down(make_stack, room):
+    from stack import free_port
+    dead = make_stack(publish_url=f"http://127.0.0.1:{free_port()}/")
+    sent = [post_ok(dead.url, room, "a", f"m{i}") for i in range(1, 4)]
+    assert [m["id"] for m in sent] == [1, 2, 3]
+    assert get_json(dead.url, path(room))["messages"] == sent[::-1]
+
+
+def test_posting_works_while_pushpin_restarts(make_stack, room):
+    own = make_stack()
+    first = post_ok(own.url, room, "a", "before")
+    own.stop_pushpin()
+    during = post_ok(own.url, room, "a", "during")
+    own.start_pushpin()
+    after = post_ok(own.url, room, "a", "after")
+    assert [m["id"] for m in (first, during, after)] == [1, 2, 3]
+    assert get_json(own.url, path(room))["messages"] == [after, during, first]
