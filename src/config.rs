@@ -1,0 +1,146 @@
+//! Settings from the Config Store and secrets from the Secret Store. The code is the
+//! same locally and in production; only these values differ (fastly.toml
+//! `[local_server]` vs `[setup]`). Every key is listed in README.md.
+
+use std::time::Duration;
+
+use fastly::config_store::ConfigStore;
+use fastly::secret_store::SecretStore;
+
+pub const CONFIG_STORE: &str = "edge_chat_config";
+pub const SECRET_STORE: &str = "edge_chat_secrets";
+
+/// Defaults for keys the Config Store does not set.
+const DEFAULT_KEEP_ALIVE_SECS: u32 = 20;
+const DEFAULT_RETENTION_DAYS: u64 = 30;
+const DEFAULT_PUBLISH_URL: &str = "https://api.fastly.com/service/{service_id}/publish/";
+const DEFAULT_GRIP_ISS: &str = "fastly:{service_id}";
+
+pub struct Config {
+    store: Option<ConfigStore>,
+}
+
+/// How Fanout (or Pushpin) signs its call-backs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GripKey {
+    /// Pushpin: a shared secret.
+    Hs256(Vec<u8>),
+    /// Fastly Fanout: Fastly's public key, PEM.
+    Es256(String),
+    /// Nothing usable is configured: every signature is rejected.
+    Missing,
+}
+
+impl Config {
+    pub fn open() -> Self {
+        let store = ConfigStore::try_open(CONFIG_STORE).ok();
+        if store.is_none() {
+            log::warn!("Config Store '{CONFIG_STORE}' is not linked; using defaults");
+        }
+        Self { store }
+    }
+
+    fn get(&self, key: &str) -> Option<String> {
+        self.store
+            .as_ref()?
+            .try_get(key)
+            .ok()
+            .flatten()
+            .filter(|v| !v.trim().is_empty())
+    }
+
+    /// Where to POST publish items (`publish_url`): the Fastly publish API in
+    /// production, Pushpin's `/publish/` locally. Sent through the `publisher` backend.
+    pub fn publish_url(&self) -> String {
+        expand(
+            &self
+                .get("publish_url")
+                .unwrap_or_else(|| DEFAULT_PUBLISH_URL.into()),
+        )
+    }
+
+    /// The issuer a Grip-Sig must carry (`grip_iss`).
+    pub fn grip_issuer(&self) -> String {
+        expand(
+            &self
+                .get("grip_iss")
+                .unwrap_or_else(|| DEFAULT_GRIP_ISS.into()),
+        )
+    }
+
+    /// The Grip-Sig key: `grip_alg` = `HS256` takes secret `grip_key`; `ES256` (the
+    /// default) takes the PEM in `grip_public_key`.
+    pub fn grip_key(&self) -> GripKey {
+        let alg = self.get("grip_alg").unwrap_or_else(|| "ES256".into());
+        match alg.trim().to_ascii_uppercase().as_str() {
+            "HS256" => {
+                secret("grip_key").map_or(GripKey::Missing, |k| GripKey::Hs256(k.into_bytes()))
+            }
+            "ES256" => self
+                .get("grip_public_key")
+                .map_or(GripKey::Missing, |pem| GripKey::Es256(unescape_pem(&pem))),
+            other => {
+                log::error!("unknown grip_alg {other:?}; rejecting all Grip-Sigs");
+                GripKey::Missing
+            }
+        }
+    }
+
+    /// Idle seconds before Fanout sends an SSE keep-alive (`keep_alive_secs`).
+    pub fn keep_alive_secs(&self) -> u32 {
+        self.get("keep_alive_secs")
+            .and_then(|v| v.trim().parse().ok())
+            .filter(|s| (1..=3600).contains(s))
+            .unwrap_or(DEFAULT_KEEP_ALIVE_SECS)
+    }
+
+    /// How long messages live in KV (`retention_days`).
+    pub fn retention(&self) -> Duration {
+        let days = self
+            .get("retention_days")
+            .and_then(|v| v.trim().parse().ok())
+            .filter(|d| (1..=3650).contains(d))
+            .unwrap_or(DEFAULT_RETENTION_DAYS);
+        Duration::from_secs(days * 24 * 3600)
+    }
+
+    /// CSP `frame-ancestors` for HTML pages (`frame_ancestors`).
+    pub fn frame_ancestors(&self) -> String {
+        self.get("frame_ancestors")
+            .unwrap_or_else(|| "'self'".into())
+    }
+}
+
+/// A secret's plaintext, or `None` when the store, the secret or its text is missing.
+pub fn secret(name: &str) -> Option<String> {
+    let store = SecretStore::open(SECRET_STORE).ok()?;
+    let value = store.try_get(name).ok()??;
+    let text = String::from_utf8(value.try_plaintext().ok()?.to_vec()).ok()?;
+    Some(text).filter(|t| !t.is_empty())
+}
+
+/// Replaces `{service_id}` with this service's id, so one config value serves every
+/// service the package is deployed to.
+fn expand(template: &str) -> String {
+    let service_id = std::env::var("FASTLY_SERVICE_ID").unwrap_or_default();
+    template.replace("{service_id}", &service_id)
+}
+
+/// Config Store values are single strings; a PEM pasted with literal `\n` still works.
+fn unescape_pem(pem: &str) -> String {
+    pem.replace("\\n", "\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_and_pem() {
+        // Viceroy sets FASTLY_SERVICE_ID to a placeholder of zeros.
+        let id = std::env::var("FASTLY_SERVICE_ID").unwrap_or_default();
+        assert_eq!(expand("fastly:{service_id}"), format!("fastly:{id}"));
+        assert_eq!(expand("/publish/"), "/publish/");
+        assert_eq!(unescape_pem("a\\nb"), "a\nb");
+    }
+}

@@ -1,0 +1,115 @@
+//! The one error type of the HTTP boundary. Handlers return `Result<Response, ApiError>`
+//! and `routes` turns the error into a JSON response in a single place, so every
+//! failure looks the same to a client: `{"error": code, "message": sentence}`.
+
+use fastly::Response;
+use fastly::http::{StatusCode, header};
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    field: Option<&'static str>,
+    allow: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            allow: None,
+        }
+    }
+
+    /// 400 for one bad input field, named so a client can point at it.
+    pub fn invalid_field(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field: Some(field),
+            ..Self::new(StatusCode::BAD_REQUEST, "invalid_field", message)
+        }
+    }
+
+    pub fn invalid_body(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_body", message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "There is nothing at this address.",
+        )
+    }
+
+    pub fn method_not_allowed(allow: &'static str) -> Self {
+        Self {
+            allow: Some(allow),
+            ..Self::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("Use one of: {allow}."),
+            )
+        }
+    }
+
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("The request body is larger than {limit} bytes."),
+        )
+    }
+
+    pub fn unsupported_media_type() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Send application/x-www-form-urlencoded or application/json.",
+        )
+    }
+
+    /// The store refused or failed; the client may retry. Never used for bad input.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+    }
+
+    pub fn field(&self) -> Option<&'static str> {
+        self.field
+    }
+
+    pub fn into_response(self) -> Response {
+        let body = Body {
+            error: self.code,
+            message: &self.message,
+            field: self.field,
+        };
+        let mut resp = Response::from_status(self.status)
+            .with_header(header::CACHE_CONTROL, "no-store")
+            .with_body_json(&body)
+            .expect("an error body always serializes");
+        if let Some(allow) = self.allow {
+            resp.set_header(header::ALLOW, allow);
+        }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.set_header(header::RETRY_AFTER, "1");
+        }
+        resp
+    }
+}

@@ -1,0 +1,142 @@
+//! `GET /rooms/{room}/events/` after Fanout's verified call-back: the backlog a
+//! (re)connecting subscriber missed, then GRIP instructions to hold the stream.
+
+use fastly::Request;
+use fastly::Response;
+
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::grip::{self, Hold};
+use crate::model::{MessageId, RoomId};
+use crate::sse::{self, ResetReason, Resume, ResumeInputs};
+use crate::store::Rooms;
+
+/// Most messages one response replays; Fanout fetches the rest from a `Grip-Link`.
+pub const BACKLOG_MAX: u64 = 100;
+
+/// What a subscription has to be sent before it goes live, given the room's newest id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backlog {
+    /// Up to date already.
+    Nothing,
+    /// The resume id is newer than the room: reset to now.
+    Ahead,
+    /// Messages `lo ..= hi`; `more` when the room has newer ones than `hi`.
+    Range {
+        lo: MessageId,
+        hi: MessageId,
+        more: bool,
+    },
+}
+
+pub fn plan(after: Option<MessageId>, newest: MessageId) -> Backlog {
+    match after {
+        None => Backlog::Nothing,
+        Some(n) if n > newest => Backlog::Ahead,
+        Some(n) if n == newest => Backlog::Nothing,
+        Some(n) => {
+            let hi = newest.min(n + BACKLOG_MAX);
+            Backlog::Range {
+                lo: n + 1,
+                hi,
+                more: hi < newest,
+            }
+        }
+    }
+}
+
+pub fn subscribe(
+    req: &Request,
+    room: &RoomId,
+    rooms: &Rooms,
+    config: &Config,
+) -> Result<Response, ApiError> {
+    let is_link = req.get_query_parameter("link") == Some("next");
+    let inputs = ResumeInputs {
+        last_event_id_header: req.get_header_str("Last-Event-ID"),
+        last_event_id_query: req.get_query_parameter("lastEventId"),
+        grip_last: req.get_header_str("Grip-Last"),
+        is_link,
+    };
+    // A link continues a stream the client already has open: no second stream-open.
+    let mut body = String::from(if is_link { "" } else { sse::stream_open() });
+    let after = match sse::resume_point(inputs, &grip::channel(room)) {
+        Resume::Live => None,
+        Resume::After(id) => Some(id),
+        Resume::Malformed(raw) => {
+            // Not held: the stream ends after the error, as in django-eventstream.
+            body.push_str(&sse::stream_error(&format!(
+                "Invalid event id {raw:?}: expected a message id."
+            )));
+            return Ok(grip::event_stream(body));
+        }
+    };
+    let newest = rooms.newest_id(room)?;
+    let hold = |prev_id| Hold {
+        room,
+        prev_id,
+        keep_alive_secs: config.keep_alive_secs(),
+    };
+    let mut resp_hold = hold(newest);
+    let mut more_after = None;
+    match plan(after, newest) {
+        Backlog::Nothing => {}
+        Backlog::Ahead => body.push_str(&sse::stream_reset(ResetReason::Ahead, newest)),
+        Backlog::Range { lo, hi, more } => {
+            let messages = rooms.range(room, lo, hi)?;
+            if messages.first().map(|m| m.id) != Some(lo) || messages.len() as u64 != hi - lo + 1 {
+                body.push_str(&sse::stream_reset(ResetReason::Expired, newest));
+            } else {
+                messages
+                    .iter()
+                    .for_each(|m| body.push_str(&sse::message_event(m)));
+                resp_hold = hold(hi);
+                more_after = more.then_some(hi);
+            }
+        }
+    }
+    let mut resp = grip::event_stream(body);
+    match more_after {
+        Some(last_sent) => grip::continue_after(&mut resp, room, last_sent),
+        None => resp_hold.apply(&mut resp),
+    }
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backlog_plans() {
+        assert_eq!(plan(None, 10), Backlog::Nothing);
+        assert_eq!(plan(Some(10), 10), Backlog::Nothing);
+        assert_eq!(plan(Some(11), 10), Backlog::Ahead);
+        assert_eq!(plan(Some(1), 0), Backlog::Ahead);
+        assert_eq!(plan(Some(0), 0), Backlog::Nothing);
+        assert_eq!(
+            plan(Some(0), 3),
+            Backlog::Range {
+                lo: 1,
+                hi: 3,
+                more: false
+            }
+        );
+        assert_eq!(
+            plan(Some(5), 105),
+            Backlog::Range {
+                lo: 6,
+                hi: 105,
+                more: false
+            }
+        );
+        assert_eq!(
+            plan(Some(5), 106),
+            Backlog::Range {
+                lo: 6,
+                hi: 105,
+                more: true
+            }
+        );
+    }
+}

@@ -1,0 +1,197 @@
+//! Server-Sent Events on the wire, and where a (re)connecting client resumes.
+//!
+//! Events, as fastly/fanout-chat-demo and flychat send them, with bare message ids:
+//!
+//! ```text
+//! event: stream-open      data: (empty)                 first thing on a new stream
+//! event: message          id: <n>  data: <message JSON> one per message
+//! event: stream-reset     id: <n>  data: {"reason":…}   the resume point is unusable; live from n
+//! event: stream-error     id: error data: {"condition":"bad-request","text":…}
+//! event: keep-alive       data: (empty)                 sent by Fanout while idle
+//! ```
+
+use serde::Serialize;
+
+use crate::model::{Message, MessageId, parse_id};
+
+/// The keep-alive frame, in the `cstring` escaping `Grip-Keep-Alive` expects.
+pub const KEEP_ALIVE_CSTRING: &str = "event: keep-alive\\ndata:\\n\\n";
+
+pub fn message_event(message: &Message) -> String {
+    let data = serde_json::to_string(message).expect("a message always serializes");
+    format!("event: message\nid: {}\ndata: {data}\n\n", message.id)
+}
+
+pub fn stream_open() -> &'static str {
+    "event: stream-open\ndata:\n\n"
+}
+
+/// Why the resume point could not be honoured; the client continues live from `last_event_id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResetReason {
+    /// The id is newer than the room's newest message (e.g. the room aged out).
+    Ahead,
+    /// The messages after the id are past retention and gone.
+    Expired,
+}
+
+pub fn stream_reset(reason: ResetReason, last_event_id: MessageId) -> String {
+    #[derive(Serialize)]
+    struct Data {
+        reason: ResetReason,
+        text: &'static str,
+        #[serde(rename = "last-event-id")]
+        last_event_id: String,
+    }
+    let text = match reason {
+        ResetReason::Ahead => "The given event id is newer than this room's newest message.",
+        ResetReason::Expired => "Messages after the given event id are no longer stored.",
+    };
+    let data = Data {
+        reason,
+        text,
+        last_event_id: last_event_id.to_string(),
+    };
+    format!(
+        "event: stream-reset\nid: {last_event_id}\ndata: {}\n\n",
+        serde_json::to_string(&data).unwrap()
+    )
+}
+
+pub fn stream_error(text: &str) -> String {
+    let data = serde_json::json!({ "condition": "bad-request", "text": text });
+    format!("event: stream-error\nid: error\ndata: {data}\n\n")
+}
+
+/// Where a subscription starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resume {
+    /// No id given: the client has the history (SSR page or GET), live from now.
+    Live,
+    /// Send every message after this id first.
+    After(MessageId),
+    /// The id given is not a message id.
+    Malformed(String),
+}
+
+/// The request's inputs that name a resume point.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ResumeInputs<'a> {
+    pub last_event_id_header: Option<&'a str>,
+    pub last_event_id_query: Option<&'a str>,
+    /// `Grip-Last` header: Fanout's own record of the last id it delivered.
+    pub grip_last: Option<&'a str>,
+    /// The request follows one of our `Grip-Link`s: Fanout is recovering or paging, and
+    /// the client's original `Last-Event-ID` (which Fanout may replay) is stale.
+    pub is_link: bool,
+}
+
+/// Picks the resume point. A client's request: `Last-Event-ID`, then `?lastEventId=`,
+/// then `Grip-Last`. A link request: `Grip-Last`, then `?lastEventId=` (paging).
+pub fn resume_point(inputs: ResumeInputs<'_>, channel: &str) -> Resume {
+    let grip_last = inputs.grip_last.and_then(|h| grip_last_id(h, channel));
+    let candidates = if inputs.is_link {
+        [grip_last, inputs.last_event_id_query, None]
+    } else {
+        [
+            inputs.last_event_id_header,
+            inputs.last_event_id_query,
+            grip_last,
+        ]
+    };
+    match candidates
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .find(|v| !v.is_empty())
+    {
+        None => Resume::Live,
+        Some(raw) => parse_id(raw).map_or_else(|| Resume::Malformed(raw.to_owned()), Resume::After),
+    }
+}
+
+/// The `last-id` for `channel` in a `Grip-Last: <channel>; last-id=<id>[, …]` header.
+pub fn grip_last_id<'h>(header: &'h str, channel: &str) -> Option<&'h str> {
+    header.split(',').find_map(|entry| {
+        let mut parts = entry.split(';').map(str::trim);
+        if parts.next()? != channel {
+            return None;
+        }
+        parts
+            .find_map(|p| p.strip_prefix("last-id="))
+            .map(|v| v.trim_matches('"'))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CH: &str = "room-lobby";
+
+    fn resume(h: Option<&str>, q: Option<&str>, g: Option<&str>, is_link: bool) -> Resume {
+        let inputs = ResumeInputs {
+            last_event_id_header: h,
+            last_event_id_query: q,
+            grip_last: g,
+            is_link,
+        };
+        resume_point(inputs, CH)
+    }
+
+    #[test]
+    fn precedence() {
+        let g = Some("room-lobby; last-id=3");
+        assert_eq!(resume(Some("1"), Some("2"), g, false), Resume::After(1));
+        assert_eq!(resume(None, Some("2"), g, false), Resume::After(2));
+        assert_eq!(resume(Some(""), Some("2"), g, false), Resume::After(2));
+        assert_eq!(resume(None, None, g, false), Resume::After(3));
+        assert_eq!(resume(None, None, None, false), Resume::Live);
+        // Links trust Fanout's record over the replayed client header.
+        assert_eq!(resume(Some("1"), Some("2"), g, true), Resume::After(3));
+        assert_eq!(resume(Some("1"), Some("2"), None, true), Resume::After(2));
+        assert_eq!(
+            resume(Some("abc"), None, None, false),
+            Resume::Malformed("abc".into())
+        );
+        assert_eq!(
+            resume(Some("-5"), None, None, false),
+            Resume::Malformed("-5".into())
+        );
+    }
+
+    #[test]
+    fn grip_last_parsing() {
+        assert_eq!(grip_last_id("room-lobby; last-id=7", CH), Some("7"));
+        assert_eq!(
+            grip_last_id("room-x; last-id=1, room-lobby; last-id=9", CH),
+            Some("9")
+        );
+        assert_eq!(grip_last_id("room-lobby.x; last-id=9", CH), None);
+        assert_eq!(grip_last_id("room-lobby", CH), None);
+    }
+
+    #[test]
+    fn framing() {
+        let m = Message {
+            id: 5,
+            from: "a".into(),
+            date: "d".into(),
+            text: "two\nlines <b>".into(),
+        };
+        assert_eq!(
+            message_event(&m),
+            "event: message\nid: 5\ndata: {\"id\":5,\"from\":\"a\",\"date\":\"d\",\"text\":\"two\\nlines <b>\"}\n\n"
+        );
+        assert_eq!(
+            stream_reset(ResetReason::Ahead, 4),
+            "event: stream-reset\nid: 4\ndata: {\"reason\":\"ahead\",\"text\":\"The given event id is newer than \
+             this room's newest message.\",\"last-event-id\":\"4\"}\n\n"
+        );
+        assert_eq!(
+            stream_error("bad id"),
+            "event: stream-error\nid: error\ndata: {\"condition\":\"bad-request\",\"text\":\"bad id\"}\n\n"
+        );
+    }
+}

@@ -1,0 +1,341 @@
+//! Rooms and messages in a Fastly KV Store.
+//!
+//! # Schema
+//! One key per message, written once and never rewritten:
+//!
+//! ```text
+//! m:<room>:<9999999999 - id, 10 digits>  →  {"writer": "<uuid>", "messages": [ … ]}
+//! ```
+//!
+//! * **Newest first.** The id is stored inverted, so a prefix list in KV's lexicographic
+//!   order returns the room's newest message first: `list(prefix, limit 1)` finds the
+//!   head of a room in one operation, with no counter key that every post would rewrite.
+//! * **Windows.** The value of message `n` holds messages `n-49 ..= n` (oldest first):
+//!   the writer copies the previous window and appends. Any 50 consecutive messages are
+//!   then one lookup away, so the newest 50 cost 2 operations (list + lookup) and a
+//!   resume that missed `k` messages costs `1 + ⌈k/50⌉`.
+//! * **Ids without a counter.** A writer reads the head `n` and inserts `n+1` with
+//!   `InsertMode::Add` (insert-if-absent). Losing a race means someone else holds `n+1`;
+//!   their window becomes the new base and we try `n+2`. Ids only ever extend an
+//!   existing window by one, so they are 1, 2, 3, … with no gaps and no duplicates.
+//!   Viceroy's `Add` is check-then-write (not atomic), so after every insert we read the
+//!   key back and compare the `writer` token: a lost race is detected, not assumed away.
+//! * **Retention.** Every key carries the configured TTL; expired keys vanish from
+//!   lists and lookups, so an old room's history simply ages out.
+
+use std::time::Duration;
+
+use fastly::kv_store::{InsertMode, KVStore, KVStoreError};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::error::ApiError;
+use crate::model::{Draft, Message, MessageId, RoomId};
+use crate::timing::KvMeter;
+
+/// Name of the KV Store (fastly.toml `[local_server.kv_stores]` / `[setup.kv_stores]`).
+pub const STORE_NAME: &str = "chat";
+/// Messages per stored window, and so per lookup.
+pub const WINDOW: u64 = 50;
+/// Ids are stored as `ID_CEILING - id`; ten digits keep the keys fixed-width.
+const ID_CEILING: MessageId = 9_999_999_999;
+/// How many insert attempts a post makes before giving up with 503. Each lost race
+/// means another post succeeded, so this bounds work, not correctness.
+const APPEND_ATTEMPTS: usize = 64;
+
+pub fn room_prefix(room: &RoomId) -> String {
+    format!("m:{room}:")
+}
+
+pub fn message_key(room: &RoomId, id: MessageId) -> String {
+    format!("m:{room}:{:010}", ID_CEILING - id)
+}
+
+/// The id encoded in a key listed under `prefix`.
+pub fn id_from_key(prefix: &str, key: &str) -> Option<MessageId> {
+    let digits = key.strip_prefix(prefix)?;
+    let inverted: MessageId = digits.parse().ok().filter(|_| digits.len() == 10)?;
+    Some(ID_CEILING - inverted)
+}
+
+/// The stored value of one message key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    /// Random per-post token; tells the writer whether the key holds its own insert.
+    pub writer: String,
+    /// Up to `WINDOW` consecutive messages, oldest first, ending with the key's message.
+    pub messages: Vec<Message>,
+}
+
+impl Window {
+    pub fn newest_id(&self) -> MessageId {
+        self.messages.last().map_or(0, |m| m.id)
+    }
+
+    /// The window of the message that follows `base` (the room's head, if any).
+    pub fn extend(base: Option<&Window>, message: Message, writer: &str) -> Window {
+        let previous = base.map_or(&[][..], |w| &w.messages[..]);
+        let keep = previous.len().min(WINDOW as usize - 1);
+        let mut messages = Vec::with_capacity(keep + 1);
+        messages.extend_from_slice(&previous[previous.len() - keep..]);
+        messages.push(message);
+        Window {
+            writer: writer.to_owned(),
+            messages,
+        }
+    }
+}
+
+/// Ids of the windows that together hold every message in `lo ..= hi`:
+/// `hi`, `hi - 50`, … — `⌈(hi - lo + 1) / 50⌉` of them.
+pub fn windows_covering(lo: MessageId, hi: MessageId) -> Vec<MessageId> {
+    let lo = lo.max(1);
+    let mut ids = Vec::new();
+    let mut id = hi;
+    while id >= lo {
+        ids.push(id);
+        if id <= WINDOW {
+            break;
+        }
+        id -= WINDOW;
+    }
+    ids
+}
+
+/// The rooms of one request: the KV handle plus the meter every operation reports to.
+pub struct Rooms<'a> {
+    kv: KVStore,
+    meter: &'a KvMeter,
+    ttl: Duration,
+}
+
+impl<'a> Rooms<'a> {
+    pub fn open(meter: &'a KvMeter, ttl: Duration) -> Result<Self, ApiError> {
+        match KVStore::open(STORE_NAME) {
+            Ok(Some(kv)) => Ok(Self { kv, meter, ttl }),
+            Ok(None) | Err(_) => {
+                log::error!("KV Store '{STORE_NAME}' is not linked to this service");
+                Err(ApiError::unavailable("The message store is not available."))
+            }
+        }
+    }
+
+    /// The id of the room's newest message, 0 for an empty room. One list operation.
+    pub fn newest_id(&self, room: &RoomId) -> Result<MessageId, ApiError> {
+        let prefix = room_prefix(room);
+        let page = self
+            .meter
+            .time(1, || {
+                self.kv.build_list().prefix(&prefix).limit(1).execute()
+            })
+            .map_err(store_error)?;
+        Ok(page
+            .keys()
+            .first()
+            .and_then(|k| id_from_key(&prefix, k))
+            .unwrap_or(0))
+    }
+
+    /// Up to `limit` newest messages, oldest first, and the room's newest id.
+    pub fn latest(&self, room: &RoomId, limit: u64) -> Result<(MessageId, Vec<Message>), ApiError> {
+        let newest = self.newest_id(room)?;
+        let oldest = newest.saturating_sub(limit.saturating_sub(1)).max(1);
+        Ok((newest, self.range(room, oldest, newest)?))
+    }
+
+    /// The stored messages with ids in `lo ..= hi`, oldest first; expired ones are absent.
+    /// Reads the covering windows concurrently.
+    pub fn range(
+        &self,
+        room: &RoomId,
+        lo: MessageId,
+        hi: MessageId,
+    ) -> Result<Vec<Message>, ApiError> {
+        let ids = windows_covering(lo, hi);
+        let windows = self.lookup_many(room, &ids)?;
+        let mut messages: Vec<Message> = windows
+            .into_iter()
+            .flatten()
+            .flat_map(|w| w.messages)
+            .filter(|m| (lo..=hi).contains(&m.id))
+            .collect();
+        messages.sort_by_key(|m| m.id);
+        messages.dedup_by_key(|m| m.id);
+        Ok(messages)
+    }
+
+    /// Stores `draft` as the room's next message and returns it with its id and date.
+    pub fn append(&self, room: &RoomId, draft: Draft) -> Result<Message, ApiError> {
+        let writer = uuid::Uuid::new_v4().to_string();
+        let mut base = self.head_window(room)?;
+        for _ in 0..APPEND_ATTEMPTS {
+            let id = base.as_ref().map_or(0, Window::newest_id) + 1;
+            let message = draft.clone().into_message(id, OffsetDateTime::now_utc());
+            let window = Window::extend(base.as_ref(), message.clone(), &writer);
+            let body = serde_json::to_vec(&window).expect("a window always serializes");
+            let key = message_key(room, id);
+            let inserted = self.meter.time(1, || {
+                self.kv
+                    .build_insert()
+                    .mode(InsertMode::Add)
+                    .time_to_live(self.ttl)
+                    .execute(&key, body)
+            });
+            let added = match inserted {
+                Ok(()) => true,
+                Err(KVStoreError::ItemPreconditionFailed | KVStoreError::TooManyRequests) => false,
+                Err(e) => return Err(store_error(e)),
+            };
+            // Read back what the key holds now: our window (we won), or the winner's,
+            // which is the base for the next attempt.
+            match (added, self.lookup(room, id)?) {
+                (_, Some(held)) if held.writer == writer => return Ok(message),
+                // A real KV's Add is atomic; reads may lag our own write by a moment.
+                (true, None) => return Ok(message),
+                (_, Some(winner)) => base = Some(winner),
+                (false, None) => base = self.head_window(room)?,
+            }
+        }
+        log::warn!("room {room}: gave up after {APPEND_ATTEMPTS} lost races");
+        Err(ApiError::unavailable(
+            "Too many messages are being posted to this room at once; try again.",
+        ))
+    }
+
+    /// The newest message's window, or `None` for an empty room.
+    fn head_window(&self, room: &RoomId) -> Result<Option<Window>, ApiError> {
+        match self.newest_id(room)? {
+            0 => Ok(None),
+            id => match self.lookup(room, id)? {
+                Some(window) => Ok(Some(window)),
+                // Listed but not readable yet: replication lag on a real KV.
+                None => Err(ApiError::unavailable("The room is busy; try again.")),
+            },
+        }
+    }
+
+    fn lookup(&self, room: &RoomId, id: MessageId) -> Result<Option<Window>, ApiError> {
+        let found = self
+            .meter
+            .time(1, || self.kv.lookup(&message_key(room, id)));
+        decode(found)
+    }
+
+    /// Concurrent lookups: all are started before any is awaited.
+    fn lookup_many(
+        &self,
+        room: &RoomId,
+        ids: &[MessageId],
+    ) -> Result<Vec<Option<Window>>, ApiError> {
+        self.meter.time(ids.len() as u32, || {
+            let pending = ids
+                .iter()
+                .map(|&id| self.kv.build_lookup().execute_async(&message_key(room, id)))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(store_error)?;
+            pending
+                .into_iter()
+                .map(|handle| decode(self.kv.pending_lookup_wait(handle)))
+                .collect()
+        })
+    }
+}
+
+fn decode(
+    found: Result<fastly::kv_store::LookupResponse, KVStoreError>,
+) -> Result<Option<Window>, ApiError> {
+    match found {
+        Ok(mut item) => serde_json::from_slice(&item.take_body_bytes())
+            .map(Some)
+            .map_err(|e| {
+                log::error!("unreadable window in KV: {e}");
+                ApiError::unavailable("A stored message could not be read.")
+            }),
+        Err(KVStoreError::ItemNotFound) => Ok(None),
+        Err(e) => Err(store_error(e)),
+    }
+}
+
+fn store_error(e: KVStoreError) -> ApiError {
+    log::error!("KV Store error: {e}");
+    ApiError::unavailable("The message store is not available right now; try again.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn room(s: &str) -> RoomId {
+        RoomId::parse(s).unwrap()
+    }
+
+    fn msg(id: MessageId) -> Message {
+        Message {
+            id,
+            from: "a".into(),
+            date: "2026-11-22T00:00:00.000Z".into(),
+            text: format!("m{id}"),
+        }
+    }
+
+    #[test]
+    fn keys_list_newest_first() {
+        let r = room("lobby");
+        let keys: Vec<String> = [1, 2, 10, 11, 999]
+            .iter()
+            .map(|&id| message_key(&r, id))
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        sorted.reverse();
+        assert_eq!(keys, sorted, "a larger id must sort first");
+        assert_eq!(message_key(&r, 1), "m:lobby:9999999998");
+        for id in [1, 2, 50, 123_456_789] {
+            assert_eq!(
+                id_from_key(&room_prefix(&r), &message_key(&r, id)),
+                Some(id)
+            );
+        }
+        assert_eq!(id_from_key("m:lobby:", "m:lobby:12"), None);
+        assert_eq!(id_from_key("m:lobby:", "m:other:9999999998"), None);
+    }
+
+    #[test]
+    fn rooms_do_not_share_prefixes() {
+        // ':' is not a room character, so "a" can never list "a:b"'s or "ab"'s keys.
+        assert!(!message_key(&room("ab"), 1).starts_with(&room_prefix(&room("a"))));
+        assert!(
+            !message_key(&room("a.b"), 1).contains("./"),
+            "Viceroy rejects keys containing ./"
+        );
+    }
+
+    #[test]
+    fn windows_keep_the_last_fifty() {
+        let mut w: Option<Window> = None;
+        for id in 1..=120 {
+            w = Some(Window::extend(w.as_ref(), msg(id), "me"));
+            let win = w.as_ref().unwrap();
+            assert_eq!(win.newest_id(), id);
+            assert_eq!(win.messages.len() as u64, id.min(WINDOW));
+            assert_eq!(win.messages[0].id, id.saturating_sub(WINDOW - 1).max(1));
+        }
+    }
+
+    #[test]
+    fn covering_windows() {
+        assert_eq!(windows_covering(1, 120), vec![120, 70, 20]);
+        assert_eq!(windows_covering(71, 120), vec![120]);
+        assert_eq!(windows_covering(70, 120), vec![120, 70]);
+        assert_eq!(windows_covering(1, 50), vec![50]);
+        assert_eq!(windows_covering(0, 3), vec![3]);
+        assert_eq!(windows_covering(5, 4), Vec::<MessageId>::new());
+        assert_eq!(windows_covering(1, 0), Vec::<MessageId>::new());
+        for (lo, hi) in [(1u64, 1u64), (1, 100), (3, 250), (51, 100), (101, 101)] {
+            assert_eq!(
+                windows_covering(lo, hi).len() as u64,
+                (hi - lo + 1).div_ceil(WINDOW)
+            );
+        }
+    }
+}
