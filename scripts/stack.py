@@ -364,12 +364,14 @@ connection_subscription_max=20
                 time.sleep(0.2)
         self._fail(f"{self.url}{READY_PATH} did not answer within {SERVICE_START_TIMEOUT}s")
 
-    def logs(self, lines=40):
-        """Tails of every log this stack wrote, for failure reports."""
+    def logs(self, lines=40, names=None):
+        """Tails of the logs this stack wrote (all, or those whose file name is in names),
+        for failure reports."""
         if not self.dir:
             return ""
         paths = [self.dir / "viceroy.log", self.dir / "pushpin.log",
                  *sorted((self.dir / "pushpin-logs").glob("*.log"))]
+        paths = [p for p in paths if names is None or p.name in names]
         return "\n".join(f"----- {p}\n{tail(p, lines)}" for p in paths if p.exists())
 
     def _fail(self, why):

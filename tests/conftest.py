@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from stack import Stack  # noqa: E402
+from stack import Stack, StackError  # noqa: E402
 
 from helpers import random_room  # noqa: E402
 
@@ -27,7 +27,7 @@ _running = []
 
 def _start(**kwargs):
     if not WASM.exists():
-        pytest.fail(f"{WASM} not found: run `cargo build --release` (or set EDGE_CHAT_WASM)")
+        pytest.exit(f"{WASM} not found: run `cargo build --release` (or set EDGE_CHAT_WASM)", returncode=1)
     s = Stack(WASM, **kwargs)
     _running.append(s)
     try:
@@ -47,7 +47,11 @@ def _stop(s):
 
 @pytest.fixture(scope="session")
 def stack():
-    s = _start()
+    try:
+        s = _start()
+    except StackError as e:
+        # Every test would fail the same way, each repeating the logs: stop once instead.
+        pytest.exit(f"the local stack did not start: {e}", returncode=1)
     yield s
     _stop(s)
 
@@ -72,9 +76,11 @@ def room():
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    """A failing test's report carries the service and Pushpin log tails."""
+    """A failing test's report carries the tails of the service's and Pushpin handler's
+    logs (short: with many failures the full logs would bury the assertions)."""
     outcome = yield
     rep = outcome.get_result()
     if rep.failed and call.when == "call":
         for s in _running:
-            rep.sections.append((f"stack {s.url} logs", s.logs(lines=30)))
+            rep.sections.append((f"stack {s.url} logs",
+                                 s.logs(lines=15, names=("viceroy.log", "pushpin-handler.log"))))

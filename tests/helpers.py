@@ -33,7 +33,7 @@ class Response:
         return json.loads(self.body)
 
     def __repr__(self):
-        return f"<Response {self.status} {self.body[:300]!r}>"
+        return f"<Response {self.status} {dict(self.headers)} {self.body[:300]!r}>"
 
 
 def _split(url):
@@ -64,7 +64,7 @@ def get_json(url, path, **kw):
     """GET that must answer 200 application/json; returns the parsed body."""
     r = get(url, path, **kw)
     assert r.status == 200, r
-    assert r.media_type == "application/json", r.headers
+    assert r.media_type == "application/json", r
     return r.json()
 
 
