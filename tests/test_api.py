@@ -1,16 +1,17 @@
 """End-to-end tests of the message API (GET/POST /rooms/{room}/messages/) against the real
 local stack. Every test uses its own random room, so tests are independent and order-free."""
 
+import contextlib
 import json
 import re
 import threading
 import time
 from datetime import datetime, timezone
-from urllib.parse import quote
 
 import pytest
 
 from helpers import get, get_json, post_form, post_json, random_room, request
+from stack import free_port
 
 DATE_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 # One Server-Timing metric, e.g. kv;desc="3 ops";dur=1.2
@@ -60,19 +61,14 @@ def seeded_room(stack, room):
 
 @pytest.fixture
 def unchanged(stack):
-    """unchanged(room) -> context manager asserting the room's history did not change."""
-    class Check:
-        def __init__(self, room):
-            self.room = room
+    """`with unchanged(room):` asserts the room's history is the same afterwards."""
+    @contextlib.contextmanager
+    def check(room):
+        before = history(stack.url, room)
+        yield
+        assert history(stack.url, room) == before
 
-        def __enter__(self):
-            self.before = history(stack.url, self.room)
-
-        def __exit__(self, *exc):
-            if exc[0] is None:
-                assert history(stack.url, self.room) == self.before
-
-    return Check
+    return check
 
 
 # ------------------------------------------------------------------ reading
@@ -483,7 +479,6 @@ def test_concurrent_posters_get_unique_gapless_ids(stack, room):
 # ------------------------------------------------------------------ publishing outages
 
 def test_posting_works_while_the_publish_endpoint_is_down(make_stack, room):
-    from stack import free_port
     dead = make_stack(publish_url=f"http://127.0.0.1:{free_port()}/")
     sent = [post_ok(dead.url, room, "a", f"m{i}") for i in range(1, 4)]
     assert [m["id"] for m in sent] == [1, 2, 3]
