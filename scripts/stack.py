@@ -50,11 +50,21 @@ class StackError(RuntimeError):
     pass
 
 
+def free_ports(n):
+    """n distinct loopback ports nobody is listening on right now (the kernel picks them;
+    the sockets are held together so it cannot hand out the same port twice)."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 def free_port():
-    """A loopback port nobody is listening on right now (the kernel picks it)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
 
 
 def port_open(port):
@@ -215,9 +225,10 @@ class Stack:
     def __init__(self, wasm, port=None, pushpin_port=None, publish_port=None, config=None,
                  publish_url=None, message_rate=2500, keep_dir=False):
         self.wasm = Path(wasm).resolve()
-        self.port = port or free_port()
-        self.pushpin_port = pushpin_port or free_port()
-        self.publish_port = publish_port or free_port()
+        auto = iter(free_ports(3))
+        self.port = port or next(auto)
+        self.pushpin_port = pushpin_port or next(auto)
+        self.publish_port = publish_port or next(auto)
         self.config = dict(config or {})
         self.publish_url = publish_url or f"http://127.0.0.1:{self.publish_port}/"
         self.message_rate = message_rate
