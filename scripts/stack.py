@@ -291,7 +291,7 @@ class Stack:
             raise StackError("Pushpin already running")
         log = self.dir / "pushpin.log"
         start_at = log.stat().st_size if log.exists() else 0
-        self.pushpin = _start(["pushpin", f"--config={self.dir / 'pushpin.conf'}"], log)
+        self.pushpin = _start(["pushpin", f"--config={self.dir / 'pushpin.conf'}"] + (["--verbose"] if os.environ.get("EDGE_CHAT_PUSHPIN_VERBOSE") else []), log)
         deadline = time.monotonic() + PUSHPIN_START_TIMEOUT
         while time.monotonic() < deadline:
             if self.pushpin.poll() is not None:

@@ -104,7 +104,7 @@ class SSEClient:
         self._thread = None
 
     def __enter__(self):
-        return self.start()
+        return self if self._thread else self.start()
 
     def __exit__(self, *exc):
         self.close()
