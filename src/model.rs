@@ -19,8 +19,9 @@ pub const TEXT_MAX: usize = 1000;
 /// SSE event id, so a client's `Last-Event-ID` is a message id.
 pub type MessageId = u64;
 
-/// A room id: 1–64 characters of `A-Z a-z 0-9 - _ .`. These are safe in URLs, KV keys
-/// (between `:` separators), Fanout channel names and HTML without escaping.
+/// A room id: 1–64 characters of `A-Z a-z 0-9 - _ .`, but not `.` or `..`, which
+/// clients normalise out of URL paths. These are safe in URLs, KV keys (between `:`
+/// separators), Fanout channel names and HTML without escaping.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomId(String);
 
@@ -140,10 +141,21 @@ mod tests {
 
     #[test]
     fn room_ids() {
-        for ok in ["lobby", "a", "A-b_c.d", ".", "..", &"x".repeat(64)] {
+        for ok in ["lobby", "a", "A-b_c.d", ".a", "a..", &"x".repeat(64)] {
             assert_eq!(RoomId::parse(ok).unwrap().as_str(), ok);
         }
-        for bad in ["", "a b", "a/b", "é", "a:b", "a%20", &"x".repeat(65)] {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "...",
+            "a b",
+            "a/b",
+            "é",
+            "a:b",
+            "a%20",
+            &"x".repeat(65),
+        ] {
             assert_eq!(
                 RoomId::parse(bad).unwrap_err().field(),
                 Some("room"),
