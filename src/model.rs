@@ -28,11 +28,12 @@ pub struct RoomId(String);
 impl RoomId {
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
         let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
-        if raw.is_empty() || raw.len() > ROOM_MAX || !raw.chars().all(allowed) {
+        let dots_only = raw.chars().all(|c| c == '.');
+        if raw.is_empty() || raw.len() > ROOM_MAX || !raw.chars().all(allowed) || dots_only {
             return Err(ApiError::invalid_field(
                 "room",
                 format!(
-                    "A room id is 1 to {ROOM_MAX} characters of A-Z, a-z, 0-9, '-', '_' and '.'."
+                    "A room id is 1 to {ROOM_MAX} characters of A-Z, a-z, 0-9, '-', '_' and '.', not only dots."
                 ),
             ));
         }
