@@ -5,11 +5,13 @@
 //! API (`publish`). `routes` decides where a request goes.
 
 mod api;
+mod assets;
 mod config;
 mod error;
 mod events;
 mod grip;
 mod model;
+mod pages;
 mod publish;
 mod routes;
 mod sse;

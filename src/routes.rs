@@ -10,6 +10,7 @@ use crate::error::ApiError;
 use crate::events;
 use crate::grip;
 use crate::model::RoomId;
+use crate::pages;
 use crate::publish;
 use crate::store::Rooms;
 use crate::timing::KvMeter;
@@ -48,6 +49,10 @@ pub fn serve(req: Request) {
     match Route::parse(&path) {
         Route::Messages(room) => messages(req, room, &meter),
         Route::Events(room) => events(req, room, &meter),
+        // Everything outside the API is a page or a static file (HTML errors there).
+        Route::NotFound if !path.starts_with("/rooms/") => {
+            send(Ok(pages::serve(&req, &meter)), &meter)
+        }
         Route::NotFound => send(Err(ApiError::not_found()), &meter),
     }
 }

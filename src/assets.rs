@@ -1,0 +1,251 @@
+//! Static files served from the wasm itself: `build.rs` embeds `static/` at build time.
+//!
+//! Each file is reachable two ways:
+//! * `/static/chat.<hash>.js`, the fingerprinted name pages link to: its content can
+//!   never change, so browsers and caches keep it for a year without asking again;
+//! * `/static/chat.js`, the plain name: always revalidated (`no-cache` + ETag), for
+//!   anything that cannot know the hash.
+//!
+//! Bodies were gzip- and brotli-compressed at build time; a request gets the smallest
+//! one its `Accept-Encoding` allows, with `Vary: Accept-Encoding`. Each encoding has its
+//! own strong ETag (`"<hash>"`, `"<hash>-gz"`, `"<hash>-br"`), and `If-None-Match`
+//! with any of them answers 304: they are the same file.
+
+use fastly::http::{HeaderValue, Method, StatusCode, header};
+use fastly::{Request, Response};
+
+/// One embedded file.
+#[derive(Debug)]
+pub struct Asset {
+    /// The file's name in `static/`.
+    pub name: &'static str,
+    /// Its fingerprinted URL path, `/static/<stem>.<hash>.<ext>`.
+    pub path: &'static str,
+    pub content_type: &'static str,
+    /// The start of the SHA-256 of `identity`, hex.
+    pub hash: &'static str,
+    pub identity: &'static [u8],
+    pub gzip: Option<&'static [u8]>,
+    pub brotli: Option<&'static [u8]>,
+}
+
+include!(concat!(env!("OUT_DIR"), "/assets.rs"));
+
+/// For fingerprinted names: a year, and never revalidated.
+pub const CACHE_IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// For plain names: stored, but checked (a cheap 304) before every use.
+pub const CACHE_REVALIDATE: &str = "no-cache";
+
+/// The embedded file named `name` in `static/`. Pages only name files that exist, and
+/// a unit test checks each of them, so a missing one is a build mistake.
+pub fn get(name: &str) -> &'static Asset {
+    ASSETS
+        .iter()
+        .find(|a| a.name == name)
+        .unwrap_or_else(|| panic!("static/{name} is not embedded"))
+}
+
+/// The URL pages use for `static/<name>`: fingerprinted.
+pub fn url(name: &str) -> &'static str {
+    get(name).path
+}
+
+/// The asset at a request path, and whether the path is its fingerprinted one.
+pub fn find(path: &str) -> Option<(&'static Asset, bool)> {
+    let file = path.strip_prefix("/static/")?;
+    ASSETS.iter().find_map(|a| {
+        if a.path == path {
+            Some((a, true))
+        } else if a.name == file {
+            Some((a, false))
+        } else {
+            None
+        }
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Brotli,
+    Gzip,
+    Identity,
+}
+
+impl Encoding {
+    fn content_encoding(self) -> Option<&'static str> {
+        match self {
+            Encoding::Brotli => Some("br"),
+            Encoding::Gzip => Some("gzip"),
+            Encoding::Identity => None,
+        }
+    }
+
+    fn etag_suffix(self) -> &'static str {
+        match self {
+            Encoding::Brotli => "-br",
+            Encoding::Gzip => "-gz",
+            Encoding::Identity => "",
+        }
+    }
+}
+
+/// The encoding to send, given `Accept-Encoding` and which compressed copies exist:
+/// the highest q-value wins, brotli before gzip on a tie; identity when neither is
+/// acceptable (we never answer 406 — every client can read the original).
+pub fn negotiate(accept_encoding: Option<&str>, has_brotli: bool, has_gzip: bool) -> Encoding {
+    let Some(accept) = accept_encoding else {
+        return Encoding::Identity;
+    };
+    let q = |coding: &str| -> f32 {
+        let mut wildcard = None;
+        for entry in accept.split(',') {
+            let mut parts = entry.split(';').map(str::trim);
+            let token = parts.next().unwrap_or_default();
+            let q = parts
+                .find_map(|p| p.strip_prefix("q=").or_else(|| p.strip_prefix("Q=")))
+                .map_or(1.0, |v| v.trim().parse::<f32>().unwrap_or(0.0));
+            if token.eq_ignore_ascii_case(coding) {
+                return q;
+            }
+            if token == "*" {
+                wildcard = Some(q);
+            }
+        }
+        wildcard.unwrap_or(0.0)
+    };
+    let mut best = (Encoding::Identity, 0.0);
+    for (encoding, available, token) in [
+        (Encoding::Brotli, has_brotli, "br"),
+        (Encoding::Gzip, has_gzip, "gzip"),
+    ] {
+        let q = if available { q(token) } else { 0.0 };
+        if q > best.1 {
+            best = (encoding, q);
+        }
+    }
+    best.0
+}
+
+/// Whether `If-None-Match` names any encoding of the file with this hash.
+pub fn etag_matches(if_none_match: &str, hash: &str) -> bool {
+    if_none_match.split(',').map(str::trim).any(|tag| {
+        let tag = tag.strip_prefix("W/").unwrap_or(tag);
+        if tag == "*" {
+            return true;
+        }
+        let Some(opaque) = tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')) else {
+            return false;
+        };
+        let base = opaque
+            .strip_suffix("-br")
+            .or_else(|| opaque.strip_suffix("-gz"))
+            .unwrap_or(opaque);
+        base == hash
+    })
+}
+
+/// The response for `asset` (`fingerprinted`: requested by its fingerprinted path).
+pub fn respond(req: &Request, asset: &Asset, fingerprinted: bool) -> Response {
+    if !matches!(*req.get_method(), Method::GET | Method::HEAD) {
+        return Response::from_status(StatusCode::METHOD_NOT_ALLOWED)
+            .with_header(header::ALLOW, "GET, HEAD")
+            .with_header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+            .with_body("Use GET.\n");
+    }
+    let encoding = negotiate(
+        req.get_header_str(header::ACCEPT_ENCODING),
+        asset.brotli.is_some(),
+        asset.gzip.is_some(),
+    );
+    let etag = format!("\"{}{}\"", asset.hash, encoding.etag_suffix());
+    let cache = if fingerprinted {
+        CACHE_IMMUTABLE
+    } else {
+        CACHE_REVALIDATE
+    };
+    let mut resp = Response::new()
+        .with_header(header::ETAG, &etag)
+        .with_header(header::CACHE_CONTROL, cache)
+        .with_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    if asset.gzip.is_some() || asset.brotli.is_some() {
+        resp.set_header(header::VARY, "Accept-Encoding");
+    }
+    let not_modified = req
+        .get_header_str(header::IF_NONE_MATCH)
+        .is_some_and(|inm| etag_matches(inm, asset.hash));
+    if not_modified {
+        resp.set_status(StatusCode::NOT_MODIFIED);
+        return resp;
+    }
+    let body = match encoding {
+        Encoding::Brotli => asset.brotli,
+        Encoding::Gzip => asset.gzip,
+        Encoding::Identity => None,
+    }
+    .unwrap_or(asset.identity);
+    if let Some(coding) = encoding.content_encoding() {
+        resp.set_header(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
+    }
+    resp.with_header(header::CONTENT_TYPE, asset.content_type)
+        .with_body(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiation() {
+        use Encoding::*;
+        assert_eq!(negotiate(None, true, true), Identity);
+        assert_eq!(
+            negotiate(Some("gzip, deflate, br, zstd"), true, true),
+            Brotli
+        );
+        assert_eq!(negotiate(Some("gzip, deflate, br"), false, true), Gzip);
+        assert_eq!(negotiate(Some("gzip"), true, true), Gzip);
+        assert_eq!(negotiate(Some("br;q=0.5, gzip"), true, true), Gzip);
+        assert_eq!(negotiate(Some("br;q=0, gzip;q=0"), true, true), Identity);
+        assert_eq!(negotiate(Some("GZIP"), true, true), Gzip);
+        assert_eq!(negotiate(Some("*"), true, true), Brotli);
+        assert_eq!(negotiate(Some("*;q=0.1, br;q=0"), true, true), Gzip);
+        assert_eq!(negotiate(Some("identity"), true, true), Identity);
+        assert_eq!(negotiate(Some(""), true, true), Identity);
+        assert_eq!(negotiate(Some("gzip"), true, false), Identity);
+    }
+
+    #[test]
+    fn etags() {
+        assert!(etag_matches("\"abc\"", "abc"));
+        assert!(etag_matches("\"abc-gz\"", "abc"));
+        assert!(etag_matches("W/\"abc-br\"", "abc"));
+        assert!(etag_matches("\"x\", \"abc\"", "abc"));
+        assert!(etag_matches("*", "abc"));
+        assert!(!etag_matches("\"abcd\"", "abc"));
+        assert!(!etag_matches("abc", "abc"));
+        assert!(!etag_matches("\"\"", "abc"));
+    }
+
+    #[test]
+    fn embedded_files() {
+        assert!(!ASSETS.is_empty());
+        for asset in ASSETS {
+            assert!(asset.path.starts_with("/static/"), "{}", asset.path);
+            assert!(asset.path.contains(asset.hash), "{}", asset.path);
+            assert_eq!(
+                find(asset.path).map(|(a, fp)| (a.name, fp)),
+                Some((asset.name, true))
+            );
+            let plain = format!("/static/{}", asset.name);
+            assert_eq!(
+                find(&plain).map(|(a, fp)| (a.name, fp)),
+                Some((asset.name, false))
+            );
+            for copy in [asset.gzip, asset.brotli].into_iter().flatten() {
+                assert!(copy.len() < asset.identity.len(), "{}", asset.name);
+            }
+        }
+        assert!(find("/static/nope.js").is_none());
+        assert!(find("/elsewhere/app.css").is_none());
+    }
+}

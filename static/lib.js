@@ -1,0 +1,110 @@
+// Shared by the join and chat pages. Everything that turns untrusted text into DOM
+// lives here, and it only ever uses text nodes and properties: never HTML strings.
+// src/pages.rs renders the same markup on the server; keep the two in step.
+
+const NICK_KEY = 'edge-chat:nick';
+const ROOM_KEY = 'edge-chat:room';
+
+/** localStorage can be missing or throw (privacy modes); then we simply forget. */
+function stored(key, value) {
+  try {
+    if (value === undefined) return localStorage.getItem(key) || '';
+    localStorage.setItem(key, value);
+  } catch {}
+  return value || '';
+}
+
+export const nick = (value) => stored(NICK_KEY, value);
+export const lastRoom = (value) => stored(ROOM_KEY, value);
+
+/** Longest nickname and message, as the server enforces them (src/model.rs). */
+export const FROM_MAX = 64;
+export const TEXT_MAX = 1000;
+
+/** Characters as the server counts them: Unicode scalar values, after trimming. */
+export const length = (text) => [...text.replace(/\r\n/g, '\n').trim()].length;
+
+// ------------------------------------------------------------------ links
+
+const URL_RE = /https?:\/\/[^\s<>"]+/gi;
+
+/** A URL found in text, without punctuation that more likely ends the sentence. */
+function trimUrl(url) {
+  for (;;) {
+    const last = url.at(-1);
+    const unbalanced = (open, close) =>
+      last === close && url.split(open).length < url.split(close).length;
+    if ('.,:;!?\'*'.includes(last) || unbalanced('(', ')') || unbalanced('[', ']')) {
+      url = url.slice(0, -1);
+    } else {
+      return url;
+    }
+  }
+}
+
+/** Text with its http(s) URLs as links, as a fragment of text nodes and <a> elements. */
+export function linkify(text) {
+  const out = document.createDocumentFragment();
+  let at = 0;
+  for (const match of text.matchAll(URL_RE)) {
+    const url = trimUrl(match[0]);
+    if (!/^https?:\/\/./i.test(url)) continue;
+    out.append(text.slice(at, match.index));
+    const a = document.createElement('a');
+    a.href = url;
+    a.rel = 'noopener noreferrer';
+    a.target = '_blank';
+    a.textContent = url;
+    out.append(a);
+    at = match.index + url.length;
+  }
+  out.append(text.slice(at));
+  return out;
+}
+
+// ------------------------------------------------------------------ time
+
+/** "just now", "5 min ago", "3 h ago", "2 d ago", then the date. */
+export function ago(date, now = Date.now()) {
+  const secs = Math.max(0, Math.floor((now - date.getTime()) / 1000));
+  if (secs < 45) return 'just now';
+  if (secs < 3600) return `${Math.max(1, Math.floor(secs / 60))} min ago`;
+  if (secs < 86400) return `${Math.floor(secs / 3600)} h ago`;
+  if (secs < 7 * 86400) return `${Math.floor(secs / 86400)} d ago`;
+  return date.toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
+}
+
+const FULL_DATE = { dateStyle: 'full', timeStyle: 'medium' };
+
+/** Sets a <time datetime> element's relative text and its full local date on hover. */
+export function refreshTime(time, now) {
+  const date = new Date(time.dateTime);
+  if (Number.isNaN(date.getTime())) return;
+  time.textContent = ago(date, now);
+  time.title = date.toLocaleString(undefined, FULL_DATE);
+}
+
+// ------------------------------------------------------------------ messages
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** <li class="msg [own]" data-id data-from> meta (sender, time) and text. */
+export function messageElement(m, me) {
+  const li = el('li', m.from === me ? 'msg own' : 'msg');
+  li.dataset.id = String(m.id);
+  li.dataset.from = m.from;
+  const meta = el('div', 'meta');
+  const time = document.createElement('time');
+  time.dateTime = m.date;
+  refreshTime(time);
+  meta.append(el('span', 'from', m.from), ' ', time);
+  const text = el('p', 'text');
+  text.append(linkify(m.text));
+  li.append(meta, text);
+  return li;
+}
