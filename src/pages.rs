@@ -401,8 +401,8 @@ fn not_found_page(path: &str) -> String {
         out,
         "<main class=\"card\">\n<h1>Nothing here</h1>\n\
          <p>There is no page at <code>{}</code>.</p>\n\
-         <p>A room's address is <code>/</code> and its name: 1 to {ROOM_MAX} letters, digits, \
-         <code>-</code>, <code>_</code> or <code>.</code>.</p>\n\
+         <p>A room's address is <code>/</code> followed by its name: up to {ROOM_MAX} \
+         letters, digits, dashes, underscores and dots.</p>\n\
          <p><a href=\"/\">Join a room</a></p>\n</main>\n",
         escape(&truncate(path, 200)),
     );

@@ -138,8 +138,11 @@ older.addEventListener('click', async () => {
     for (const m of body.messages) insert(m);
     scroller.scrollTop = scroller.scrollHeight - fromBottom;
     const oldest = log.querySelector('.msg');
-    older.hidden = body.messages.length === 0 || Number(oldest.dataset.id) <= 1;
     older.textContent = 'Load older messages';
+    if (body.messages.length === 0 || Number(oldest.dataset.id) <= 1) {
+      older.hidden = true;
+      scroller.focus(); // rather than losing focus with the button
+    }
   } catch (e) {
     older.textContent = 'Could not load older messages: try again';
   } finally {
@@ -292,6 +295,7 @@ composer.addEventListener('submit', async (event) => {
       if (res && res.ok) {
         arrive(await res.json());
         input.value = '';
+        sendError.textContent = '';
         updateCount();
         return;
       }
