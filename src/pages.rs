@@ -149,7 +149,11 @@ fn chat(req: &Request, room: &RoomId, config: &Config, meter: &KvMeter) -> Respo
         .find(|(k, _)| k == "user")
         .map(|(_, v)| v.trim())
         .filter(|u| nickname_problem(u).is_none());
-    let page = chat_page(room, newest, &messages, user, OffsetDateTime::now_utc());
+    let live = Live {
+        newest,
+        keep_alive_secs: config.keep_alive_secs(),
+    };
+    let page = chat_page(room, live, &messages, user, OffsetDateTime::now_utc());
     html_response(StatusCode::OK, page, &frame_ancestors)
 }
 
@@ -296,9 +300,18 @@ fn join_page(user: Option<&str>, room: Option<&str>, problem: Option<&str>) -> S
     out
 }
 
+/// What the chat page's script needs to go live.
+#[derive(Debug, Clone, Copy)]
+struct Live {
+    /// The id of the room's newest message: the stream resumes after it.
+    newest: MessageId,
+    /// How often Fanout sends keep-alives, so the page can tell a dead connection.
+    keep_alive_secs: u32,
+}
+
 fn chat_page(
     room: &RoomId,
-    newest: MessageId,
+    live: Live,
     messages: &[Message],
     user: Option<&str>,
     now: OffsetDateTime,
@@ -320,12 +333,15 @@ fn chat_page(
          <button type=\"button\" id=\"rename\" class=\"link\">change</button></p>\n\
          <p id=\"status\" class=\"status\" role=\"status\" data-state=\"static\">Live updates need JavaScript</p>\n\
          </header>\n\
-         <main id=\"chat\" data-room=\"{room}\" data-last-event-id=\"{newest}\">\n\
+         <main id=\"chat\" data-room=\"{room}\" data-last-event-id=\"{newest}\" \
+         data-keep-alive=\"{keep_alive}\">\n\
          <div id=\"scroller\" class=\"scroller\" tabindex=\"0\" role=\"region\" aria-label=\"Messages in #{room}\">\n\
          <button type=\"button\" id=\"older\" class=\"older quiet\"{older_hidden}>Load older messages</button>\n\
          <p id=\"empty\" class=\"empty\"{empty_hidden}>No messages yet. Say hello!</p>\n\
          <ol id=\"log\" class=\"log\">\n",
         icon = assets::url("icon.svg"),
+        newest = live.newest,
+        keep_alive = live.keep_alive_secs,
         who_hidden = hidden(user.is_none()),
         me = escape(user.unwrap_or_default()),
         older_hidden = hidden(!has_older),
@@ -645,15 +661,19 @@ mod tests {
     fn chat_markup() {
         let room = RoomId::parse("lobby").unwrap();
         let now = datetime!(2026-11-22 12:00:00 UTC);
-        let html = chat_page(&room, 0, &[], None, now);
-        assert!(html.contains("data-last-event-id=\"0\""));
+        let live = |newest| Live {
+            newest,
+            keep_alive_secs: 20,
+        };
+        let html = chat_page(&room, live(0), &[], None, now);
+        assert!(html.contains("data-last-event-id=\"0\" data-keep-alive=\"20\""));
         assert!(html.contains("id=\"older\" class=\"older quiet\" hidden"));
         assert!(html.contains("<p id=\"empty\" class=\"empty\">"));
         assert!(html.contains("<form id=\"nick-form\" method=\"get\" action=\"/lobby\">"));
         assert!(html.contains("<form id=\"composer\" class=\"composer\" hidden>"));
         assert!(!html.contains("<script>"), "no inline script");
         let msgs = [message(2, "a", "x"), message(3, "b", "y")];
-        let html = chat_page(&room, 3, &msgs, Some("b"), now);
+        let html = chat_page(&room, live(3), &msgs, Some("b"), now);
         assert!(html.contains("data-last-event-id=\"3\""));
         assert!(html.contains("id=\"older\" class=\"older quiet\">"));
         assert!(html.find("data-id=\"2\"").unwrap() < html.find("data-id=\"3\"").unwrap());
@@ -667,7 +687,11 @@ mod tests {
         // assets::url panics on a missing file: render every page once.
         let now = datetime!(2026-11-22 12:00:00 UTC);
         join_page(Some("a\"b"), Some("r"), Some("<oops>"));
-        chat_page(&RoomId::parse("r").unwrap(), 0, &[], None, now);
+        let live = Live {
+            newest: 0,
+            keep_alive_secs: 20,
+        };
+        chat_page(&RoomId::parse("r").unwrap(), live, &[], None, now);
         not_found_page("/<x>");
         message_page("t", "m");
         assets::get("robots.txt");

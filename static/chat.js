@@ -160,9 +160,14 @@ const STATES = {
 };
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 10000;
+/** Fanout sends a keep-alive after this long without events. A connection that stays
+ * silent much longer is dead without having said so (a phone switching networks, a
+ * stalled proxy): no error event ever comes, so we have to notice ourselves. */
+const QUIET_MAX_MS = ((Number(chat.dataset.keepAlive) || 20) * 2.5 + 5) * 1000;
 
 let source = null;
 let retryTimer = 0;
+let quietTimer = 0;
 let failures = 0;
 
 function setStatus(state, text = STATES[state]) {
@@ -184,6 +189,14 @@ function connect() {
   // itself; the query carries where we are for a stream we open ourselves.
   const es = new EventSource(`${base}/events/?lastEventId=${streamId}`);
   source = es;
+  const heard = () => {
+    clearTimeout(quietTimer);
+    quietTimer = setTimeout(() => { if (source === es) retry(); }, QUIET_MAX_MS);
+  };
+  for (const type of ['open', 'stream-open', 'keep-alive', 'message', 'stream-reset']) {
+    es.addEventListener(type, heard);
+  }
+  heard(); // a connection attempt that hangs counts as silence too
   es.addEventListener('open', () => {
     failures = 0;
     setStatus('live');
@@ -201,6 +214,7 @@ function connect() {
   es.addEventListener('stream-error', (event) => {
     es.close();
     source = null;
+    clearTimeout(quietTimer);
     let text = 'the stream ended';
     try { text = JSON.parse(event.data).text; } catch {}
     setStatus('error', `Disconnected: ${text}`);
@@ -220,6 +234,7 @@ function connect() {
 function retry() {
   if (source) source.close();
   source = null;
+  clearTimeout(quietTimer);
   failures += 1;
   if (!navigator.onLine) {
     setStatus('offline');
@@ -234,6 +249,7 @@ window.addEventListener('offline', () => {
   if (source) source.close();
   source = null;
   clearTimeout(retryTimer);
+  clearTimeout(quietTimer);
   setStatus('offline');
 });
 window.addEventListener('online', connect);

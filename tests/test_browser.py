@@ -6,8 +6,11 @@ one browser for the session and a fresh context (own storage) per simulated pers
 """
 
 import gzip
+import os
 import re
 import shutil
+import signal
+import subprocess
 import time
 import urllib.parse
 
@@ -502,6 +505,34 @@ def test_reconnects_after_a_fanout_outage_without_losing_or_repeating(make_stack
     assert texts == ["before", "during 1", "during 2", "mine during", "after"], texts
     ids = [m[0] for m in tab.messages()]
     assert ids == sorted(set(ids)), ids
+    tab.assert_clean()
+
+
+def test_a_silent_stream_is_noticed_and_replaced(make_stack, tabs, room):
+    """A connection can die without an error reaching the page (a stalled proxy, a phone
+    changing networks). Frozen with SIGSTOP, Pushpin keeps its sockets open but sends
+    nothing, not even keep-alives (every second here): the page must notice by itself."""
+    s = make_stack(config={"keep_alive_secs": "1"})
+    tab = tabs()
+    tab.goto(f"{s.url}/{room}?user=ann")
+    tab.wait_live()
+    # Pushpin's parts run in their own process groups, in the session stack.py gave it.
+    ps = subprocess.run(["ps", "-o", "pid=", "-s", str(s.pushpin.pid)],
+                        capture_output=True, text=True, check=True)
+    pushpin = [int(pid) for pid in ps.stdout.split()]
+    assert s.pushpin.pid in pushpin and len(pushpin) >= 4, pushpin
+    for pid in pushpin:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        # Silence for 2.5 keep-alive intervals + 5 s, then a new stream.
+        expect(tab.status()).to_have_attribute("data-state", "reconnecting", timeout=15_000)
+        post_ok(s.url, room, "bob", "while frozen")
+    finally:
+        for pid in pushpin:
+            os.kill(pid, signal.SIGCONT)
+    tab.wait_live(timeout=30_000)
+    expect(tab.message("while frozen")).to_have_count(1, timeout=5000)
+    tab.assert_clean()
 
 
 def first_stream_resumes_from(tab, last_event_id):
