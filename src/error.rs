@@ -90,6 +90,7 @@ impl ApiError {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
     }
 
+    #[cfg(test)]
     pub fn field(&self) -> Option<&'static str> {
         self.field
     }

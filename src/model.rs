@@ -39,10 +39,6 @@ impl RoomId {
         }
         Ok(Self(raw.to_owned()))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 impl std::fmt::Display for RoomId {
@@ -143,7 +139,7 @@ mod tests {
     #[test]
     fn room_ids() {
         for ok in ["lobby", "a", "A-b_c.d", ".a", "a..", &"x".repeat(64)] {
-            assert_eq!(RoomId::parse(ok).unwrap().as_str(), ok);
+            assert_eq!(RoomId::parse(ok).unwrap().to_string(), ok);
         }
         for bad in [
             "",

@@ -22,10 +22,6 @@ impl KvMeter {
         out
     }
 
-    pub fn ops(&self) -> u32 {
-        self.ops.get()
-    }
-
     /// `kv;desc="3 ops";dur=1.2` (duration in milliseconds).
     pub fn server_timing(&self) -> String {
         let ops = self.ops.get();
@@ -46,7 +42,6 @@ mod tests {
         assert_eq!(meter.time(1, || 5), 5);
         assert!(meter.server_timing().starts_with("kv;desc=\"1 op\";dur="));
         meter.time(2, || ());
-        assert_eq!(meter.ops(), 3);
         assert!(meter.server_timing().starts_with("kv;desc=\"3 ops\";dur="));
     }
 }
