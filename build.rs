@@ -31,6 +31,8 @@ fn main() {
     println!("cargo::rerun-if-changed={STATIC_DIR}");
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let files_dir = out.join("static");
+    // Start empty: files of earlier builds would pile up under their old hashes.
+    let _ = fs::remove_dir_all(&files_dir);
     fs::create_dir_all(&files_dir).unwrap();
 
     let sources = read_sources(Path::new(STATIC_DIR));
