@@ -578,3 +578,18 @@ def test_stream_error_closes_the_stream_and_says_why(stack, tabs, room):
     time.sleep(2)
     assert len(streams) == 1, streams  # closed: neither the browser nor we reconnect
     tab.assert_clean()
+
+
+def test_offline_and_back(stack, tabs, room):
+    tab = tabs()
+    tab.goto(f"{stack.url}/{room}?user=ann")
+    tab.wait_live()
+    tab.context.set_offline(True)
+    expect(tab.status()).to_have_attribute("data-state", "offline")
+    expect(tab.status()).to_contain_text("Offline")
+    post_ok(stack.url, room, "bob", "sent while ann was offline")
+    tab.context.set_offline(False)
+    tab.wait_live()
+    # The new stream resumed after the last id the page had: nothing was missed.
+    expect(tab.message("sent while ann was offline")).to_have_count(1)
+    tab.assert_clean()
