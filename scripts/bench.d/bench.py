@@ -228,6 +228,7 @@ def hello_service(workdir):
         yield port, d / "viceroy.log", proc.pid
     finally:
         proc.stop()
+        shutil.rmtree(d, ignore_errors=True)
 
 
 class PushpinOnly(stackmod.Stack):
