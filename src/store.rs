@@ -20,11 +20,16 @@
 //!   window by one, so they are 1, 2, 3, … with no gaps and no duplicates.
 //!   Viceroy's `Add` is check-then-write (not atomic), so after every insert we read the
 //!   key back and compare the `writer` token: a lost race is detected, not assumed away.
+//! * **Turns.** Posts to one room at one POP take turns (`AppendTurn`, a lock made of the
+//!   cache's request collapsing), so they queue instead of racing each other; the `Add`
+//!   still decides between POPs. Without turns, a writer preempted between Viceroy's check
+//!   and write could overwrite a post that had already read itself back as the winner.
 //! * **Retention.** Every key carries the configured TTL; expired keys vanish from
 //!   lists and lookups, so an old room's history simply ages out.
 
 use std::time::Duration;
 
+use fastly::cache::core::{CacheKey, Transaction};
 use fastly::kv_store::{InsertMode, KVStore, KVStoreError};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -46,6 +51,8 @@ const APPEND_ATTEMPTS: u32 = 256;
 /// Longer pauses starve the loser, since fresh posts attempt at once (measured: 20
 /// posters × 25 with a 32 ms cap left 1–2% of posts losing 64 races in a row).
 const BACKOFF_MAX_MS: u64 = 4;
+/// How long a post waits for its turn before appending without one.
+const TURN_WAIT: Duration = Duration::from_secs(2);
 
 pub fn room_prefix(room: &RoomId) -> String {
     format!("m:{room}:")
@@ -171,6 +178,7 @@ impl<'a> Rooms<'a> {
     /// Stores `draft` as the room's next message and returns it with its id and date.
     pub fn append(&self, room: &RoomId, draft: Draft) -> Result<Message, ApiError> {
         let writer = uuid::Uuid::new_v4().to_string();
+        let _turn = AppendTurn::take(room);
         let mut base = self.head_window(room, None)?;
         for attempt in 0..APPEND_ATTEMPTS {
             if attempt > 0 {
@@ -256,6 +264,38 @@ impl<'a> Rooms<'a> {
                 .map(|handle| decode(self.kv.pending_lookup_wait(handle)))
                 .collect()
         })
+    }
+}
+
+/// A POP-local turn to append to one room, released when dropped.
+///
+/// Made of request collapsing: a transactional cache lookup of a key that is never
+/// filled makes the first caller responsible for filling it and parks later callers
+/// until it cancels, when exactly one of them is given the responsibility next. Nothing
+/// depends on it for correctness: without a turn (timeout, cache error) a post still
+/// appends, and the KV `Add` still arbitrates.
+struct AppendTurn(Option<Transaction>);
+
+impl AppendTurn {
+    fn take(room: &RoomId) -> Self {
+        let key = CacheKey::from(format!("edge-chat:append-turn:{room}"));
+        match Transaction::lookup(key).timeout(TURN_WAIT).execute() {
+            Ok(tx) if tx.must_insert_or_update() => Self(Some(tx)),
+            Ok(_) => Self(None),
+            Err(e) => {
+                log::warn!("room {room}: appending without a turn: {e}");
+                Self(None)
+            }
+        }
+    }
+}
+
+impl Drop for AppendTurn {
+    fn drop(&mut self) {
+        if let Some(tx) = &self.0 {
+            // Hands the turn to the next waiting post, if any.
+            let _ = tx.cancel_insert_or_update();
+        }
     }
 }
 
@@ -351,6 +391,17 @@ mod tests {
             assert_eq!(win.messages.len() as u64, id.min(WINDOW));
             assert_eq!(win.messages[0].id, id.saturating_sub(WINDOW - 1).max(1));
         }
+    }
+
+    #[test]
+    fn turns_are_granted_and_released() {
+        let r = room("turns");
+        let first = AppendTurn::take(&r);
+        assert!(first.0.is_some(), "an idle room's turn is free");
+        drop(first);
+        // Not released, this would wait TURN_WAIT and come back without a turn.
+        assert!(AppendTurn::take(&r).0.is_some());
+        assert!(AppendTurn::take(&room("other")).0.is_some());
     }
 
     #[test]
