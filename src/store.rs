@@ -18,12 +18,13 @@
 //!   `InsertMode::Add` (insert-if-absent). Losing a race means someone else holds `n+1`;
 //!   we back off, re-read the head and try again. Ids only ever extend an existing
 //!   window by one, so they are 1, 2, 3, … with no gaps and no duplicates.
-//!   Viceroy's `Add` is check-then-write (not atomic), so after every insert we read the
-//!   key back and compare the `writer` token: a lost race is detected, not assumed away.
 //! * **Turns.** Posts to one room at one POP take turns (`AppendTurn`, a lock made of the
-//!   cache's request collapsing), so they queue instead of racing each other; the `Add`
-//!   still decides between POPs. Without turns, a writer preempted between Viceroy's check
-//!   and write could overwrite a post that had already read itself back as the winner.
+//!   cache's request collapsing), so they queue instead of racing each other, and the
+//!   `Add` decides between POPs. Viceroy's `Add` is check-then-write, not atomic: a post
+//!   that appends without its turn (the wait timed out) reads the key back and compares
+//!   the `writer` token, so a lost race is detected, not assumed away. (Reading back
+//!   alone is not enough: under CPU load a writer preempted between Viceroy's check and
+//!   write overwrote a post that had already read itself back as the winner.)
 //! * **Retention.** Every key carries the configured TTL; expired keys vanish from
 //!   lists and lookups, so an old room's history simply ages out.
 
@@ -178,7 +179,7 @@ impl<'a> Rooms<'a> {
     /// Stores `draft` as the room's next message and returns it with its id and date.
     pub fn append(&self, room: &RoomId, draft: Draft) -> Result<Message, ApiError> {
         let writer = uuid::Uuid::new_v4().to_string();
-        let _turn = AppendTurn::take(room);
+        let turn = AppendTurn::take(room);
         let mut base = self.head_window(room, None)?;
         for attempt in 0..APPEND_ATTEMPTS {
             if attempt > 0 {
@@ -201,7 +202,12 @@ impl<'a> Rooms<'a> {
                 Err(KVStoreError::ItemPreconditionFailed | KVStoreError::TooManyRequests) => false,
                 Err(e) => return Err(store_error(e)),
             };
-            // Read back what the key holds now: our window means we won.
+            // With our turn, no other post here is adding this key, and other POPs'
+            // Adds are atomic: success is final. Without one, Viceroy's check-then-write
+            // Add may have let another post in, so read back what the key holds.
+            if added && turn.is_held() {
+                return Ok(message);
+            }
             let held = self.lookup(room, id)?;
             match &held {
                 Some(held) if held.writer == writer => return Ok(message),
@@ -277,6 +283,10 @@ impl<'a> Rooms<'a> {
 struct AppendTurn(Option<Transaction>);
 
 impl AppendTurn {
+    fn is_held(&self) -> bool {
+        self.0.is_some()
+    }
+
     fn take(room: &RoomId) -> Self {
         let key = CacheKey::from(format!("edge-chat:append-turn:{room}"));
         match Transaction::lookup(key).timeout(TURN_WAIT).execute() {
@@ -402,6 +412,52 @@ mod tests {
         // Not released, this would wait TURN_WAIT and come back without a turn.
         assert!(AppendTurn::take(&r).0.is_some());
         assert!(AppendTurn::take(&room("other")).0.is_some());
+    }
+
+    fn draft(text: &str) -> Draft {
+        Draft::parse(Some("unit"), Some(text)).unwrap()
+    }
+
+    #[test]
+    fn appends_cost_three_operations_with_a_turn() {
+        let meter = KvMeter::default();
+        let rooms = Rooms::open(&meter, Duration::from_secs(600)).unwrap();
+        let r = room("unit-append");
+        assert_eq!(rooms.append(&r, draft("one")).unwrap().id, 1);
+        assert!(
+            meter.server_timing().starts_with("kv;desc=\"2 ops\""),
+            "empty room: list + add"
+        );
+        let meter = KvMeter::default();
+        let rooms = Rooms::open(&meter, Duration::from_secs(600)).unwrap();
+        assert_eq!(rooms.append(&r, draft("two")).unwrap().id, 2);
+        assert!(
+            meter.server_timing().starts_with("kv;desc=\"3 ops\""),
+            "list + lookup + add"
+        );
+        let (newest, messages) = rooms.latest(&r, 50).unwrap();
+        assert_eq!(
+            (
+                newest,
+                messages.iter().map(|m| m.text.as_str()).collect::<Vec<_>>()
+            ),
+            (2, vec!["one", "two"])
+        );
+    }
+
+    #[test]
+    fn without_a_turn_an_append_reads_its_key_back() {
+        let meter = KvMeter::default();
+        let rooms = Rooms::open(&meter, Duration::from_secs(600)).unwrap();
+        let r = room("unit-no-turn");
+        let _someone_elses = AppendTurn::take(&r);
+        // Waits TURN_WAIT for the turn, then appends anyway: list + add + read-back.
+        assert_eq!(rooms.append(&r, draft("late")).unwrap().id, 1);
+        assert!(
+            meter.server_timing().starts_with("kv;desc=\"3 ops\""),
+            "{}",
+            meter.server_timing()
+        );
     }
 
     #[test]
