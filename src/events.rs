@@ -105,7 +105,55 @@ pub fn subscribe(
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+    use crate::model::Draft;
+    use crate::timing::KvMeter;
+
+    fn post(rooms: &Rooms, room: &RoomId, n: u64) {
+        let draft = Draft::parse(Some("unit"), Some(&format!("m{n}"))).unwrap();
+        assert_eq!(rooms.append(room, draft).unwrap().id, n);
+    }
+
+    fn subscribe_after(room: &RoomId, last_event_id: &str) -> String {
+        let meter = KvMeter::default();
+        let rooms = Rooms::open(&meter, Duration::from_secs(600)).unwrap();
+        let req = Request::get(format!("http://localhost{}", grip::events_path(room)))
+            .with_header("Last-Event-ID", last_event_id);
+        subscribe(&req, room, &rooms, &Config::open())
+            .unwrap()
+            .into_body_str()
+    }
+
+    #[test]
+    fn expired_messages_reset_the_stream_to_now() {
+        let room = RoomId::parse("unit-expiry").unwrap();
+        let meter = KvMeter::default();
+        // Windows hold copies of the 49 messages before them, so expiry shows only once
+        // a whole window is gone: 51 short-lived messages, then one that stays.
+        let short = Rooms::open(&meter, Duration::from_secs(1)).unwrap();
+        (1..=51).for_each(|n| post(&short, &room, n));
+        std::thread::sleep(Duration::from_millis(1500));
+        let long = Rooms::open(&meter, Duration::from_secs(600)).unwrap();
+        // The head expired too, so the room starts over: ids never rely on expired keys.
+        post(&long, &room, 1);
+        let body = subscribe_after(&room, "0");
+        assert!(body.contains("event: message\nid: 1\n"), "{body}");
+
+        let room = RoomId::parse("unit-expiry-2").unwrap();
+        (1..=51).for_each(|n| post(&short, &room, n));
+        (52..=53).for_each(|n| post(&long, &room, n));
+        std::thread::sleep(Duration::from_millis(1500));
+        // Window 53 still holds 4..=53; messages 1..=3 are gone with their windows.
+        let body = subscribe_after(&room, "0");
+        assert!(body.contains("event: stream-reset\nid: 53\n"), "{body}");
+        assert!(body.contains("\"reason\":\"expired\""), "{body}");
+        assert!(!body.contains("event: message"), "{body}");
+        // A resume point inside what is still stored replays normally.
+        let body = subscribe_after(&room, "50");
+        assert_eq!(body.matches("event: message").count(), 3, "{body}");
+    }
 
     #[test]
     fn backlog_plans() {
