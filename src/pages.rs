@@ -67,10 +67,10 @@ impl<'a> Page<'a> {
 pub fn serve(req: &Request, meter: &KvMeter) -> Response {
     let path = req.get_path();
     let page = Page::parse(path);
-    if let Page::Asset(path) = page {
-        if let Some((asset, fingerprinted)) = assets::find(path) {
-            return assets::respond(req, asset, fingerprinted);
-        }
+    if let Page::Asset(path) = page
+        && let Some((asset, fingerprinted)) = assets::find(path)
+    {
+        return assets::respond(req, asset, fingerprinted);
     }
     let config = Config::open();
     let frame_ancestors = config.frame_ancestors();
