@@ -31,14 +31,7 @@ struct History {
 pub fn history(req: &Request, room: &RoomId, rooms: &Rooms) -> Result<Response, ApiError> {
     let before = query_number(req, "before", 1, MessageId::MAX)?;
     let limit = query_number(req, "limit", 1, PAGE_MAX)?.unwrap_or(PAGE_DEFAULT);
-    let newest = rooms.newest_id(room)?;
-    let hi = before.map_or(newest, |b| newest.min(b - 1));
-    let lo = hi.saturating_sub(limit - 1).max(1);
-    let mut messages = if hi == 0 {
-        Vec::new()
-    } else {
-        rooms.range(room, lo, hi)?
-    };
+    let (newest, mut messages) = rooms.latest(room, before, limit)?;
     messages.reverse();
     json_response(&History {
         messages,

@@ -72,12 +72,8 @@ pub fn subscribe(
         }
     };
     let newest = rooms.newest_id(room)?;
-    let hold = |prev_id| Hold {
-        room,
-        prev_id,
-        keep_alive_secs: config.keep_alive_secs(),
-    };
-    let mut resp_hold = hold(newest);
+    // The last id this stream will have delivered once the body is sent.
+    let mut prev_id = newest;
     let mut more_after = None;
     match plan(after, newest) {
         Backlog::Nothing => {}
@@ -90,7 +86,7 @@ pub fn subscribe(
                 messages
                     .iter()
                     .for_each(|m| body.push_str(&sse::message_event(m)));
-                resp_hold = hold(hi);
+                prev_id = hi;
                 more_after = more.then_some(hi);
             }
         }
@@ -98,7 +94,12 @@ pub fn subscribe(
     let mut resp = grip::event_stream(body);
     match more_after {
         Some(last_sent) => grip::continue_after(&mut resp, room, last_sent),
-        None => resp_hold.apply(&mut resp),
+        None => Hold {
+            room,
+            prev_id,
+            keep_alive_secs: config.keep_alive_secs(),
+        }
+        .apply(&mut resp),
     }
     Ok(resp)
 }

@@ -134,7 +134,7 @@ fn join(req: &Request, frame_ancestors: &str) -> Response {
 /// `/{room}`: the newest messages, rendered in.
 fn chat(req: &Request, room: &RoomId, config: &Config, meter: &KvMeter) -> Response {
     let frame_ancestors = config.frame_ancestors();
-    let latest = Rooms::open(meter, config.retention()).and_then(|r| r.latest(room, HISTORY));
+    let latest = Rooms::open(meter, config.retention()).and_then(|r| r.latest(room, None, HISTORY));
     let (newest, messages) = match latest {
         Ok(found) => found,
         Err(e) => {

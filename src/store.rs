@@ -148,11 +148,18 @@ impl<'a> Rooms<'a> {
             .unwrap_or(0))
     }
 
-    /// Up to `limit` newest messages, oldest first, and the room's newest id.
-    pub fn latest(&self, room: &RoomId, limit: u64) -> Result<(MessageId, Vec<Message>), ApiError> {
+    /// Up to `limit` newest messages with ids below `before` (if given), oldest first,
+    /// and the room's newest id.
+    pub fn latest(
+        &self,
+        room: &RoomId,
+        before: Option<MessageId>,
+        limit: u64,
+    ) -> Result<(MessageId, Vec<Message>), ApiError> {
         let newest = self.newest_id(room)?;
-        let oldest = newest.saturating_sub(limit.saturating_sub(1)).max(1);
-        Ok((newest, self.range(room, oldest, newest)?))
+        let hi = before.map_or(newest, |b| newest.min(b.saturating_sub(1)));
+        let lo = hi.saturating_sub(limit.saturating_sub(1)).max(1);
+        Ok((newest, self.range(room, lo, hi)?))
     }
 
     /// The stored messages with ids in `lo ..= hi`, oldest first; expired ones are absent.
@@ -435,7 +442,7 @@ mod tests {
             meter.server_timing().starts_with("kv;desc=\"3 ops\""),
             "list + lookup + add"
         );
-        let (newest, messages) = rooms.latest(&r, 50).unwrap();
+        let (newest, messages) = rooms.latest(&r, None, 50).unwrap();
         assert_eq!(
             (
                 newest,
