@@ -104,6 +104,19 @@ impl Config {
         Duration::from_secs(days * 24 * 3600)
     }
 
+    /// Origins besides the service's own that may send unsafe requests (`rp_origins`,
+    /// comma-separated, e.g. `https://chat.example.com`).
+    pub fn allowed_origins(&self) -> Vec<String> {
+        self.get("rp_origins")
+            .map(|list| {
+                list.split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// CSP `frame-ancestors` for HTML pages (`frame_ancestors`).
     pub fn frame_ancestors(&self) -> String {
         self.get("frame_ancestors")

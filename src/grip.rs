@@ -22,6 +22,9 @@ use crate::sse::KEEP_ALIVE_CSTRING;
 
 /// Clock drift tolerated on `exp` (jwt-simple's default is 15 minutes).
 const CLOCK_TOLERANCE_SECS: u64 = 30;
+/// Latest `exp` accepted: Pushpin signs for an hour. A token valid for longer would be a
+/// replayable credential if one ever leaked, so it is refused as if forged.
+const LIFETIME_MAX_SECS: u64 = 24 * 3600;
 
 /// The Fanout channel a room's messages are published to.
 pub fn channel(room: &RoomId) -> String {
@@ -50,10 +53,13 @@ pub fn verify(token: &str, key: &GripKey, issuer: &str) -> Result<(), SigError> 
         GripKey::Missing => return Err(SigError("no Grip-Sig key is configured".into())),
     }
     .map_err(|e| SigError(e.to_string()))?;
-    if claims.expires_at.is_none() {
-        return Err(SigError("Grip-Sig has no exp claim".into()));
+    match claims.expires_at {
+        None => Err(SigError("Grip-Sig has no exp claim".into())),
+        Some(exp) if exp > Clock::now_since_epoch() + Duration::from_secs(LIFETIME_MAX_SECS) => {
+            Err(SigError("Grip-Sig expires more than a day from now".into()))
+        }
+        Some(_) => Ok(()),
     }
-    Ok(())
 }
 
 /// Instructions for a stream Fanout should hold open on `room` after sending the body.
@@ -177,6 +183,10 @@ mod tests {
         let mut no_exp = claims("pushpin", Duration::from_mins(60));
         no_exp.expires_at = None;
         assert!(verify(&hs(no_exp, SECRET), &key, "pushpin").is_err());
+        let a_day = claims("pushpin", Duration::from_hours(23));
+        assert_eq!(verify(&hs(a_day, SECRET), &key, "pushpin"), Ok(()));
+        let too_long = claims("pushpin", Duration::from_hours(25));
+        assert!(verify(&hs(too_long, SECRET), &key, "pushpin").is_err());
     }
 
     #[test]

@@ -68,7 +68,7 @@ impl Draft {
     /// Validates the two fields of a POST. Both are trimmed; `\r\n` becomes `\n`
     /// (browsers send textarea newlines as CRLF in forms).
     pub fn parse(from: Option<&str>, text: Option<&str>) -> Result<Self, ApiError> {
-        let from = clean("from", from, FROM_MAX, false)?;
+        let from = parse_nickname(from)?;
         let text = clean("text", text, TEXT_MAX, true)?;
         Ok(Self { from, text })
     }
@@ -81,6 +81,30 @@ impl Draft {
             text: self.text,
         }
     }
+}
+
+/// A nickname: 1–64 characters, trimmed, with nothing that renders as something else:
+/// no control characters, bidi overrides or zero-width characters (see `is_deceptive`).
+pub fn parse_nickname(raw: Option<&str>) -> Result<String, ApiError> {
+    let name = clean("from", raw, FROM_MAX, false)?;
+    if name.chars().any(is_deceptive) {
+        return Err(ApiError::invalid_field(
+            "from",
+            "A nickname cannot contain invisible or text-direction characters.",
+        ));
+    }
+    Ok(name)
+}
+
+/// Characters that let one name pass for another: bidi embeddings, overrides, isolates
+/// and marks (U+202E turns "nna" into "ann"), zero-width spaces and joiners, word
+/// joiners, the BOM, invisible separators, Hangul fillers and tag characters.
+fn is_deceptive(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}'
+        | '\u{17B5}' | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}'
+        | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{FFF9}'..='\u{FFFB}' | '\u{E0000}'..='\u{E007F}')
 }
 
 fn clean(
@@ -205,6 +229,31 @@ mod tests {
             Some("text")
         );
         assert!(Draft::parse(Some("😀"), Some("<b>&amp;</b> \"quoted\" עברית")).is_ok());
+    }
+
+    #[test]
+    fn nicknames_cannot_hide_or_reverse_text() {
+        for bad in [
+            "ann\u{202E}",
+            "a\u{200B}nn",
+            "\u{2066}ann\u{2069}",
+            "an\u{200D}n",
+            "\u{FEFF}ann",
+            "ann\u{E0041}",
+            "a\u{00AD}nn",
+            "\u{3164}",
+        ] {
+            assert_eq!(
+                parse_nickname(Some(bad)).unwrap_err().field(),
+                Some("from"),
+                "{bad:?}"
+            );
+        }
+        for ok in ["ann", "Zoë", "עברית", "李雷", "😀", "a-b_c.d e"] {
+            assert_eq!(parse_nickname(Some(ok)).unwrap(), ok);
+        }
+        // Message text may carry emoji sequences and either direction.
+        assert!(Draft::parse(Some("ann"), Some("👨\u{200D}👩 \u{202E}txet")).is_ok());
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::api::parse_form;
 use crate::assets;
 use crate::config::Config;
 use crate::error::ApiError;
-use crate::model::{FROM_MAX, Message, MessageId, ROOM_MAX, RoomId, TEXT_MAX};
+use crate::model::{FROM_MAX, Message, MessageId, ROOM_MAX, RoomId, TEXT_MAX, parse_nickname};
 use crate::store::Rooms;
 use crate::timing::KvMeter;
 
@@ -165,14 +165,7 @@ fn query_pairs(req: &Request) -> Vec<(String, String)> {
 
 /// Why a nickname would be refused by the message API, if it would.
 fn nickname_problem(user: &str) -> Option<String> {
-    let len = user.chars().count();
-    if len == 0 || len > FROM_MAX {
-        Some(format!("A nickname is 1 to {FROM_MAX} characters long."))
-    } else if user.chars().any(char::is_control) {
-        Some("A nickname cannot contain control characters.".into())
-    } else {
-        None
-    }
+    parse_nickname(Some(user)).err().map(|e| e.message)
 }
 
 // ------------------------------------------------------------------ responses

@@ -1,4 +1,4 @@
-//! Publishing a new message to its room's Fanout channel.
+//! Publishing events to their room's Fanout channel.
 //!
 //! One item per message, with `id` = n and `prev-id` = n-1: Fanout delivers items in id
 //! order and, on a gap, fetches the stream's recovery link instead of skipping ahead.
@@ -6,10 +6,17 @@
 //! then waits for the publish API: a slow or failed publish never delays or fails the
 //! post. Subscribers still get the message through prev-id recovery or their next
 //! resume, because the message is already in KV.
+//!
+//! A `429` or `5xx` from the publish API, or no answer at all, is retried a few times
+//! with a short backoff inside the same request (after the poster has its answer), so a
+//! blip does not cost every subscriber a recovery round trip. Where there is more than
+//! one item to send they go in one call: Fastly's API counts calls, not items.
 
-use fastly::Request;
+use std::time::Duration;
+
 use fastly::http::request::PendingRequest;
-use fastly::http::{Method, header};
+use fastly::http::{Method, StatusCode, header};
+use fastly::{Request, Response};
 use serde_json::json;
 
 use crate::config::{Config, secret};
@@ -19,54 +26,140 @@ use crate::sse::message_event;
 
 /// The backend the publish API is reached through (fastly.toml).
 pub const PUBLISH_BACKEND: &str = "publisher";
+/// Pauses before each retry; four attempts in about 1.7 s at most.
+const RETRY_DELAYS: [Duration; 3] = [
+    Duration::from_millis(100),
+    Duration::from_millis(400),
+    Duration::from_millis(1200),
+];
+/// The longest `Retry-After` honoured; a longer one is not worth holding the request for.
+const RETRY_AFTER_MAX: Duration = Duration::from_secs(2);
 
-/// The publish API body for one message: GRIP's `items` with an `http-stream` format
-/// whose content is exactly the SSE event a subscriber receives.
-pub fn publish_body(room: &RoomId, message: &Message) -> String {
-    json!({
-        "items": [{
-            "channel": channel(room),
-            "id": message.id.to_string(),
-            "prev-id": (message.id - 1).to_string(),
-            "formats": { "http-stream": { "content": message_event(message) } },
-        }]
-    })
-    .to_string()
+/// One GRIP publish item: the exact SSE event a subscriber of `channel` receives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub channel: String,
+    pub id: String,
+    pub prev_id: String,
+    pub content: String,
 }
 
-/// Starts publishing `message`; `None` (and a log line) if it could not even be sent.
-pub fn start(config: &Config, room: &RoomId, message: &Message) -> Option<PendingRequest> {
-    let mut req = Request::new(Method::POST, config.publish_url())
-        .with_header(header::CONTENT_TYPE, "application/json")
-        .with_body(publish_body(room, message))
-        .with_pass(true);
-    if let Some(token) = secret("publish_token") {
-        req.set_header("Fastly-Key", token);
-    }
-    match req.send_async(PUBLISH_BACKEND) {
-        Ok(pending) => Some(pending),
-        Err(e) => {
-            log::error!("publish of {room}/{} not sent: {e}", message.id);
-            None
+impl Item {
+    /// A message, sequenced after the one before it in its room.
+    pub fn message(room: &RoomId, message: &Message) -> Self {
+        Self {
+            channel: channel(room),
+            id: message.id.to_string(),
+            prev_id: (message.id - 1).to_string(),
+            content: message_event(message),
         }
     }
 }
 
-/// Waits for a publish started by [`start`] and logs the outcome if it failed.
-pub fn finish(pending: PendingRequest, room: &RoomId, message: &Message) {
-    match pending.wait() {
-        Ok(resp) if resp.get_status().is_success() => {}
-        Ok(mut resp) => {
-            let status = resp.get_status();
-            let body = resp.take_body_str_lossy();
-            log::error!(
-                "publish of {room}/{} refused: {status} {}",
-                message.id,
-                body.trim()
-            );
-        }
-        Err(e) => log::error!("publish of {room}/{} failed: {e}", message.id),
+/// The publish API body: GRIP's `items`, each with an `http-stream` format.
+pub fn publish_body(items: &[Item]) -> String {
+    let items: Vec<_> = items
+        .iter()
+        .map(|item| {
+            json!({
+                "channel": item.channel,
+                "id": item.id,
+                "prev-id": item.prev_id,
+                "formats": { "http-stream": { "content": item.content } },
+            })
+        })
+        .collect();
+    json!({ "items": items }).to_string()
+}
+
+/// A publish call in flight: started before the poster's response is sent, finished after.
+pub struct Publish {
+    url: String,
+    token: Option<String>,
+    body: String,
+    /// What is being published, for log lines (`room/id`).
+    what: String,
+    pending: Option<PendingRequest>,
+}
+
+impl Publish {
+    /// Starts publishing `items`; a failure to send is retried by [`Publish::finish`].
+    pub fn start(config: &Config, what: String, items: &[Item]) -> Self {
+        let mut publish = Self {
+            url: config.publish_url(),
+            token: secret("publish_token"),
+            body: publish_body(items),
+            what,
+            pending: None,
+        };
+        publish.pending = publish.send();
+        publish
     }
+
+    fn send(&self) -> Option<PendingRequest> {
+        let mut req = Request::new(Method::POST, &self.url)
+            .with_header(header::CONTENT_TYPE, "application/json")
+            .with_body(self.body.clone())
+            .with_pass(true);
+        if let Some(token) = &self.token {
+            req.set_header("Fastly-Key", token);
+        }
+        req.send_async(PUBLISH_BACKEND)
+            .inspect_err(|e| log::warn!("publish of {} not sent: {e}", self.what))
+            .ok()
+    }
+
+    /// Waits for the publish, retrying what is worth retrying, and logs a final failure.
+    pub fn finish(mut self) {
+        for (attempt, delay) in RETRY_DELAYS.iter().enumerate() {
+            let outcome = self.pending.take().map(PendingRequest::wait);
+            let pause = match outcome {
+                Some(Ok(resp)) if resp.get_status().is_success() => return,
+                Some(Ok(resp)) if !is_retriable(resp.get_status()) => {
+                    return self.log_refusal(resp);
+                }
+                Some(Ok(resp)) => retry_after(&resp).unwrap_or(*delay),
+                Some(Err(e)) => {
+                    log::warn!(
+                        "publish of {} failed (attempt {}): {e}",
+                        self.what,
+                        attempt + 1
+                    );
+                    *delay
+                }
+                None => *delay,
+            };
+            std::thread::sleep(pause);
+            self.pending = self.send();
+        }
+        match self.pending.take().map(PendingRequest::wait) {
+            Some(Ok(resp)) if resp.get_status().is_success() => {}
+            Some(Ok(resp)) => self.log_refusal(resp),
+            Some(Err(e)) => log::error!("publish of {} failed: {e}", self.what),
+            None => log::error!("publish of {} could not be sent", self.what),
+        }
+    }
+
+    fn log_refusal(&self, mut resp: Response) {
+        let status = resp.get_status();
+        let body = resp.take_body_str_lossy();
+        log::error!("publish of {} refused: {status} {}", self.what, body.trim());
+    }
+}
+
+/// Rate limited or a server-side failure: another try may well succeed.
+fn is_retriable(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+}
+
+/// A `Retry-After` in seconds, if present and short enough to wait for.
+fn retry_after(resp: &Response) -> Option<Duration> {
+    let secs: u64 = resp
+        .get_header_str(header::RETRY_AFTER)?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(secs).min(RETRY_AFTER_MAX))
 }
 
 #[cfg(test)]
@@ -74,7 +167,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn body_is_one_sequenced_item() {
+    fn a_message_is_one_sequenced_item() {
         let room = RoomId::parse("lobby").unwrap();
         let m = Message {
             id: 3,
@@ -82,12 +175,31 @@ mod tests {
             date: "d".into(),
             text: "100% <live>".into(),
         };
-        let body: serde_json::Value = serde_json::from_str(&publish_body(&room, &m)).unwrap();
+        let body: serde_json::Value =
+            serde_json::from_str(&publish_body(&[Item::message(&room, &m)])).unwrap();
         assert_eq!(
             body,
             json!({"items": [{"channel": "room-lobby", "id": "3", "prev-id": "2", "formats": {"http-stream": {
                 "content": "event: message\nid: 3\ndata: {\"id\":3,\"from\":\"a\",\"date\":\"d\",\"text\":\"100% <live>\"}\n\n"
             }}}]})
         );
+    }
+
+    #[test]
+    fn only_rate_limits_and_server_errors_are_retried() {
+        assert!(is_retriable(StatusCode::TOO_MANY_REQUESTS));
+        assert!(is_retriable(StatusCode::SERVICE_UNAVAILABLE));
+        assert!(is_retriable(StatusCode::BAD_GATEWAY));
+        assert!(!is_retriable(StatusCode::BAD_REQUEST));
+        assert!(!is_retriable(StatusCode::UNAUTHORIZED));
+        assert!(!is_retriable(StatusCode::NOT_FOUND));
+        let resp =
+            Response::from_status(StatusCode::TOO_MANY_REQUESTS).with_header("Retry-After", "1");
+        assert_eq!(retry_after(&resp), Some(Duration::from_secs(1)));
+        let resp =
+            Response::from_status(StatusCode::TOO_MANY_REQUESTS).with_header("Retry-After", "3600");
+        assert_eq!(retry_after(&resp), Some(RETRY_AFTER_MAX));
+        let resp = Response::from_status(StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(retry_after(&resp), None);
     }
 }

@@ -1,17 +1,18 @@
 //! Where each request goes. Handlers return `Result<Response, ApiError>`; this module
 //! adds the headers every API response carries and sends it.
 
-use fastly::http::Method;
+use fastly::http::{Method, header};
 use fastly::{Request, Response};
 
 use crate::api;
 use crate::config::Config;
+use crate::csrf;
 use crate::error::ApiError;
 use crate::events;
 use crate::grip;
 use crate::model::RoomId;
 use crate::pages;
-use crate::publish;
+use crate::publish::{self, Publish};
 use crate::store::Rooms;
 use crate::timing::KvMeter;
 
@@ -45,6 +46,14 @@ impl<'a> Route<'a> {
 
 pub fn serve(req: Request) {
     let meter = KvMeter::default();
+    if is_cross_site(&req) {
+        return send(
+            Err(ApiError::forbidden(
+                "Cross-site requests cannot change anything here.",
+            )),
+            &meter,
+        );
+    }
     let path = req.get_path().to_owned();
     match Route::parse(&path) {
         Route::Messages(room) => messages(req, room, &meter),
@@ -55,6 +64,24 @@ pub fn serve(req: Request) {
         }
         Route::NotFound => send(Err(ApiError::not_found()), &meter),
     }
+}
+
+/// The answer to a request whose URL the SDK cannot parse (see `client`).
+pub fn refuse_unreadable_url() {
+    let error = ApiError::bad_request("The request target is not a URL this service can read.");
+    send(Err(error), &KvMeter::default());
+}
+
+fn is_cross_site(req: &Request) -> bool {
+    let url = req.get_url();
+    let own_origin = url.origin().ascii_serialization();
+    csrf::is_cross_site(
+        req.get_method(),
+        req.get_header_str(header::ORIGIN),
+        req.get_header_str("Sec-Fetch-Site"),
+        &own_origin,
+        &Config::open().allowed_origins(),
+    )
 }
 
 fn messages(req: Request, raw_room: &str, meter: &KvMeter) {
@@ -84,11 +111,10 @@ fn post(mut req: Request, room: &RoomId, meter: &KvMeter) {
         Ok(message) => message,
         Err(e) => return send(Err(e), meter),
     };
-    let publishing = publish::start(&config, room, &message);
+    let item = publish::Item::message(room, &message);
+    let publishing = Publish::start(&config, format!("{room}/{}", message.id), &[item]);
     send(api::message_response(&message), meter);
-    if let Some(pending) = publishing {
-        publish::finish(pending, room, &message);
-    }
+    publishing.finish();
 }
 
 fn events(req: Request, raw_room: &str, meter: &KvMeter) {
@@ -134,9 +160,12 @@ fn callback(
     events::subscribe(req, room, &rooms, &config)
 }
 
+/// The one place responses leave: every one says what its type is (`nosniff`) and what
+/// it cost in KV operations.
 fn send(result: Result<Response, ApiError>, meter: &KvMeter) {
     let resp = result.unwrap_or_else(ApiError::into_response);
-    resp.with_header("Server-Timing", meter.server_timing())
+    resp.with_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        .with_header("Server-Timing", meter.server_timing())
         .send_to_client();
 }
 

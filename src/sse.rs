@@ -88,18 +88,32 @@ pub struct ResumeInputs<'a> {
 }
 
 /// Picks the resume point. A client's request: `Last-Event-ID`, then `?lastEventId=`,
-/// then `Grip-Last`. A link request: `Grip-Last`, then `?lastEventId=` (paging).
+/// then `Grip-Last`. A link request: the later of `Grip-Last` and the link's own
+/// `?lastEventId=`, so recovery only ever moves forward. Fanout keeps sending the
+/// `Grip-Last` of the hold it is recovering while it follows a paged backlog's links;
+/// preferring it would replay the first page forever.
 pub fn resume_point(inputs: ResumeInputs<'_>, channel: &str) -> Resume {
     let grip_last = inputs.grip_last.and_then(|h| grip_last_id(h, channel));
-    let candidates = if inputs.is_link {
-        [grip_last, inputs.last_event_id_query, None]
-    } else {
-        [
-            inputs.last_event_id_header,
-            inputs.last_event_id_query,
-            grip_last,
-        ]
-    };
+    if inputs.is_link {
+        let given = [grip_last, inputs.last_event_id_query]
+            .into_iter()
+            .flatten()
+            .map(str::trim)
+            .filter(|v| !v.is_empty());
+        let mut latest = None;
+        for raw in given {
+            match parse_id(raw) {
+                Some(id) => latest = latest.max(Some(id)),
+                None => return Resume::Malformed(raw.to_owned()),
+            }
+        }
+        return latest.map_or(Resume::Live, Resume::After);
+    }
+    let candidates = [
+        inputs.last_event_id_header,
+        inputs.last_event_id_query,
+        grip_last,
+    ];
     match candidates
         .into_iter()
         .flatten()
@@ -148,9 +162,16 @@ mod tests {
         assert_eq!(resume(Some(""), Some("2"), g, false), Resume::After(2));
         assert_eq!(resume(None, None, g, false), Resume::After(3));
         assert_eq!(resume(None, None, None, false), Resume::Live);
-        // Links trust Fanout's record over the replayed client header.
+        // Links ignore the replayed client header and take the later of Fanout's
+        // record and the link's own position: recovery never moves backwards.
         assert_eq!(resume(Some("1"), Some("2"), g, true), Resume::After(3));
+        assert_eq!(resume(Some("1"), Some("110"), g, true), Resume::After(110));
         assert_eq!(resume(Some("1"), Some("2"), None, true), Resume::After(2));
+        assert_eq!(resume(Some("9"), None, None, true), Resume::Live);
+        assert_eq!(
+            resume(None, Some("x"), g, true),
+            Resume::Malformed("x".into())
+        );
         assert_eq!(
             resume(Some("abc"), None, None, false),
             Resume::Malformed("abc".into())

@@ -199,6 +199,38 @@ def test_bad_grip_sigs_are_403_without_grip_headers(stack, room, signing, case):
     assert grip_headers(r) == {}
 
 
+def grip_link_target(resp):
+    """The URL path of a response's `Grip-Link: <path>; rel=next`."""
+    link = resp.headers["Grip-Link"]
+    assert link.startswith("<") and "; rel=next" in link, link
+    return link[1:link.index(">")]
+
+
+def test_recovery_pages_move_forward_until_the_head_then_hold(stack, room, signing):
+    """Issue 9's reproduction: Fanout recovering a hold at id 10 follows each page's link
+    still sending its old Grip-Last. Every hop must move on: 11..110, 111..210, 211..250,
+    then a hold at 250, never the first page again."""
+    for n in range(250):
+        post(stack.url, room, f"m{n + 1}")
+    iss, key = signing
+    headers = {"Grip-Sig": hs256({"iss": iss, "exp": int(time.time()) + 300}, key),
+               "Grip-Last": f"room-{room}; last-id=10"}
+    target = events_path(room) + "?link=next&recover=true"
+    pages = []
+    for _ in range(6):  # bounded: 3 pages and a hold are expected
+        r = get(stack.url, target, headers=headers)
+        assert r.status == 200, r
+        assert not r.text.startswith("event: stream-open"), "a link continues an open stream"
+        ids = [int(line[4:]) for line in r.text.splitlines() if line.startswith("id: ")]
+        pages.append((ids[0], ids[-1], len(ids)) if ids else None)
+        if "Grip-Hold" in r.headers:
+            break
+        target = grip_link_target(r)
+    assert pages == [(11, 110, 100), (111, 210, 100), (211, 250, 40)], pages
+    assert r.headers["Grip-Channel"] == f"room-{room}; prev-id=250"
+    assert "recover=true" in grip_link_target(r)
+
+
 # ------------------------------------------------------------------ failures
 
 
