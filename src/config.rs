@@ -1,7 +1,13 @@
 //! Settings from the Config Store and secrets from the Secret Store. The code is the
 //! same locally and in production; only these values differ (fastly.toml
 //! `[local_server]` vs `[setup]`). Every key is listed in README.md.
+//!
+//! A request opens the Config Store once (`http::serve`) and reads each key at most
+//! once: values are kept for the rest of the request (a Compute execution may make only
+//! a few dozen Config Store lookups).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::time::Duration;
 
 use fastly::config_store::ConfigStore;
@@ -18,6 +24,8 @@ const DEFAULT_GRIP_ISS: &str = "fastly:{service_id}";
 
 pub struct Config {
     store: Option<ConfigStore>,
+    /// Values already read in this request (`None`: not set).
+    read: RefCell<HashMap<&'static str, Option<String>>>,
 }
 
 /// How Fanout (or Pushpin) signs its call-backs.
@@ -37,16 +45,23 @@ impl Config {
         if store.is_none() {
             log::warn!("Config Store '{CONFIG_STORE}' is not linked; using defaults");
         }
-        Self { store }
+        Self {
+            store,
+            read: RefCell::default(),
+        }
     }
 
-    fn get(&self, key: &str) -> Option<String> {
-        self.store
-            .as_ref()?
-            .try_get(key)
-            .ok()
-            .flatten()
-            .filter(|v| !v.trim().is_empty())
+    fn get(&self, key: &'static str) -> Option<String> {
+        if let Some(value) = self.read.borrow().get(key) {
+            return value.clone();
+        }
+        let value = self
+            .store
+            .as_ref()
+            .and_then(|store| store.try_get(key).ok().flatten())
+            .filter(|v| !v.trim().is_empty());
+        self.read.borrow_mut().insert(key, value.clone());
+        value
     }
 
     /// Where to POST publish items (`publish_url`): the Fastly publish API in
@@ -57,6 +72,11 @@ impl Config {
                 .get("publish_url")
                 .unwrap_or_else(|| DEFAULT_PUBLISH_URL.into()),
         )
+    }
+
+    /// The `Fastly-Key` for the publish API (secret `publish_token`).
+    pub fn publish_token(&self) -> Option<String> {
+        secret("publish_token")
     }
 
     /// The issuer a Grip-Sig must carry (`grip_iss`).
@@ -125,7 +145,7 @@ impl Config {
 }
 
 /// A secret's plaintext, or `None` when the store, the secret or its text is missing.
-pub fn secret(name: &str) -> Option<String> {
+fn secret(name: &str) -> Option<String> {
     let store = SecretStore::open(SECRET_STORE).ok()?;
     let value = store.try_get(name).ok()??;
     let text = String::from_utf8(value.try_plaintext().ok()?.to_vec()).ok()?;

@@ -1,24 +1,21 @@
 //! edge-chat: a realtime chat that runs entirely on Fastly Compute.
 //!
 //! Rooms and messages live in a KV Store (`store`), live streams are held by Fanout
-//! (`grip`, `events`), and each new message is published through the Fastly publish
-//! API (`publish`). `routes` decides where a request goes.
+//! and fed by the publish API (`live`), the web UI is embedded (`web`), and `http`
+//! decides where a request goes. `model` holds the domain types everything shares,
+//! `auth` who may do what, `config` the settings.
+//!
+//! Imports only point down: main → http → {web, live, auth} → store → {model, config,
+//! timing}.
 
-mod api;
-mod assets;
-mod client;
+mod auth;
 mod config;
-mod csrf;
-mod error;
-mod events;
-mod grip;
+mod http;
+mod live;
 mod model;
-mod pages;
-mod publish;
-mod routes;
-mod sse;
 mod store;
 mod timing;
+mod web;
 
 use std::io::Write;
 use std::sync::OnceLock;
@@ -32,9 +29,9 @@ const LOG_ENDPOINT: &str = "edge_chat";
 /// POST keeps running after its response is sent, to wait for its publish.
 fn main() {
     init_logging();
-    match client::request() {
-        Some(req) => routes::serve(req),
-        None => routes::refuse_unreadable_url(),
+    match http::client::request() {
+        Some(req) => http::serve(req),
+        None => http::refuse_unreadable_url(),
     }
 }
 

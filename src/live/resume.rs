@@ -1,68 +1,6 @@
-//! Server-Sent Events on the wire, and where a (re)connecting client resumes.
-//!
-//! Events, as fastly/fanout-chat-demo and flychat send them, with bare message ids:
-//!
-//! ```text
-//! event: stream-open      data: (empty)                 first thing on a new stream
-//! event: message          id: <n>  data: <message JSON> one per message
-//! event: stream-reset     id: <n>  data: {"reason":…}   the resume point is unusable; live from n
-//! event: stream-error     id: error data: {"condition":"bad-request","text":…}
-//! event: keep-alive       data: (empty)                 sent by Fanout while idle
-//! ```
+//! Where a (re)connecting subscriber resumes.
 
-use serde::Serialize;
-
-use crate::model::{Message, MessageId, parse_id};
-
-/// The keep-alive frame, in the `cstring` escaping `Grip-Keep-Alive` expects.
-pub const KEEP_ALIVE_CSTRING: &str = "event: keep-alive\\ndata:\\n\\n";
-
-pub fn message_event(message: &Message) -> String {
-    let data = serde_json::to_string(message).expect("a message always serializes");
-    format!("event: message\nid: {}\ndata: {data}\n\n", message.id)
-}
-
-pub fn stream_open() -> &'static str {
-    "event: stream-open\ndata:\n\n"
-}
-
-/// Why the resume point could not be honoured; the client continues live from `last_event_id`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ResetReason {
-    /// The id is newer than the room's newest message (e.g. the room aged out).
-    Ahead,
-    /// The messages after the id are past retention and gone.
-    Expired,
-}
-
-pub fn stream_reset(reason: ResetReason, last_event_id: MessageId) -> String {
-    #[derive(Serialize)]
-    struct Data {
-        reason: ResetReason,
-        text: &'static str,
-        #[serde(rename = "last-event-id")]
-        last_event_id: String,
-    }
-    let text = match reason {
-        ResetReason::Ahead => "The given event id is newer than this room's newest message.",
-        ResetReason::Expired => "Messages after the given event id are no longer stored.",
-    };
-    let data = Data {
-        reason,
-        text,
-        last_event_id: last_event_id.to_string(),
-    };
-    format!(
-        "event: stream-reset\nid: {last_event_id}\ndata: {}\n\n",
-        serde_json::to_string(&data).unwrap()
-    )
-}
-
-pub fn stream_error(text: &str) -> String {
-    let data = serde_json::json!({ "condition": "bad-request", "text": text });
-    format!("event: stream-error\nid: error\ndata: {data}\n\n")
-}
+use crate::model::{MessageId, parse_id};
 
 /// Where a subscription starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,28 +129,5 @@ mod tests {
         );
         assert_eq!(grip_last_id("room-lobby.x; last-id=9", CH), None);
         assert_eq!(grip_last_id("room-lobby", CH), None);
-    }
-
-    #[test]
-    fn framing() {
-        let m = Message {
-            id: 5,
-            from: "a".into(),
-            date: "d".into(),
-            text: "two\nlines <b>".into(),
-        };
-        assert_eq!(
-            message_event(&m),
-            "event: message\nid: 5\ndata: {\"id\":5,\"from\":\"a\",\"date\":\"d\",\"text\":\"two\\nlines <b>\"}\n\n"
-        );
-        assert_eq!(
-            stream_reset(ResetReason::Ahead, 4),
-            "event: stream-reset\nid: 4\ndata: {\"reason\":\"ahead\",\"text\":\"The given event id is newer than \
-             this room's newest message.\",\"last-event-id\":\"4\"}\n\n"
-        );
-        assert_eq!(
-            stream_error("bad id"),
-            "event: stream-error\nid: error\ndata: {\"condition\":\"bad-request\",\"text\":\"bad id\"}\n\n"
-        );
     }
 }

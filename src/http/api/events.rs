@@ -1,51 +1,73 @@
-//! `GET /rooms/{room}/events/` after Fanout's verified call-back: the backlog a
-//! (re)connecting subscriber missed, then GRIP instructions to hold the stream.
+//! `GET /rooms/{room}/events/`: a browser's request is handed to Fanout; Fanout's
+//! verified call-back gets the backlog the (re)connecting subscriber missed, then GRIP
+//! instructions to hold the stream (see `live::grip`).
 
-use fastly::Request;
-use fastly::Response;
+use fastly::http::Method;
+use fastly::{Request, Response};
 
+use crate::auth::grip_sig;
 use crate::config::Config;
-use crate::error::ApiError;
-use crate::grip::{self, Hold};
-use crate::model::{MessageId, RoomId};
-use crate::sse::{self, ResetReason, Resume, ResumeInputs};
+use crate::http::error::ApiError;
+use crate::http::routes::events_path;
+use crate::http::send;
+use crate::live::backlog::{Then, catch_up};
+use crate::live::grip::{self, Hold};
+use crate::live::resume::{Resume, ResumeInputs, resume_point};
+use crate::live::sse;
+use crate::model::RoomId;
 use crate::store::Rooms;
+use crate::timing::KvMeter;
 
-/// Most messages one response replays; Fanout fetches the rest from a `Grip-Link`.
-pub const BACKLOG_MAX: u64 = 100;
+/// The backend Fanout forwards handed-off requests to: this service's own domain.
+const FANOUT_BACKEND: &str = "self";
 
-/// What a subscription has to be sent before it goes live, given the room's newest id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Backlog {
-    /// Up to date already.
-    Nothing,
-    /// The resume id is newer than the room: reset to now.
-    Ahead,
-    /// Messages `lo ..= hi`; `more` when the room has newer ones than `hi`.
-    Range {
-        lo: MessageId,
-        hi: MessageId,
-        more: bool,
-    },
-}
-
-pub fn plan(after: Option<MessageId>, newest: MessageId) -> Backlog {
-    match after {
-        None => Backlog::Nothing,
-        Some(n) if n > newest => Backlog::Ahead,
-        Some(n) if n == newest => Backlog::Nothing,
-        Some(n) => {
-            let hi = newest.min(n + BACKLOG_MAX);
-            Backlog::Range {
-                lo: n + 1,
-                hi,
-                more: hi < newest,
+pub fn serve(req: Request, raw_room: &str, config: &Config, meter: &KvMeter) {
+    if req.get_method() != Method::GET {
+        return send(Err(ApiError::method_not_allowed("GET")), meter);
+    }
+    let room = match RoomId::parse(raw_room) {
+        Ok(room) => room,
+        Err(e) => return send(Err(e.into()), meter),
+    };
+    match req.get_header_str("Grip-Sig") {
+        // A client: Fanout takes the connection and calls us back, signed. When Fanout
+        // cannot be reached, the host finds out after this call returns (Viceroy then
+        // answers 500 itself); only a refused handoff can be answered here.
+        None => {
+            if let Err(e) = req.handoff_fanout(FANOUT_BACKEND) {
+                log::error!("Fanout handoff failed: {e}");
+                send(
+                    Err(ApiError::unavailable(
+                        "Live updates are not available right now.",
+                    )),
+                    meter,
+                );
             }
         }
+        Some(token) => send(callback(&req, token, &room, config, meter), meter),
     }
 }
 
-pub fn subscribe(
+/// Fanout's call-back: trusted only once its signature checks out.
+fn callback(
+    req: &Request,
+    token: &str,
+    room: &RoomId,
+    config: &Config,
+    meter: &KvMeter,
+) -> Result<Response, ApiError> {
+    if let Err(e) = grip_sig::verify(token, &config.grip_key(), &config.grip_issuer()) {
+        log::warn!("rejected Grip-Sig on {}: {}", req.get_path(), e.0);
+        return Err(ApiError::forbidden(
+            "The Grip-Sig header is not a valid signature from Fanout.",
+        ));
+    }
+    let rooms = Rooms::open(meter, config.retention())?;
+    subscribe(req, room, &rooms, config)
+}
+
+/// The body a subscriber is sent first, and whether Fanout holds the stream after it.
+fn subscribe(
     req: &Request,
     room: &RoomId,
     rooms: &Rooms,
@@ -60,7 +82,7 @@ pub fn subscribe(
     };
     // A link continues a stream the client already has open: no second stream-open.
     let mut body = String::from(if is_link { "" } else { sse::stream_open() });
-    let after = match sse::resume_point(inputs, &grip::channel(room)) {
+    let after = match resume_point(inputs, &grip::channel(room)) {
         Resume::Live => None,
         Resume::After(id) => Some(id),
         Resume::Malformed(raw) => {
@@ -71,33 +93,23 @@ pub fn subscribe(
             return Ok(grip::event_stream(body));
         }
     };
-    let newest = rooms.newest_id(room)?;
-    // The last id this stream will have delivered once the body is sent.
-    let mut prev_id = newest;
-    let mut more_after = None;
-    match plan(after, newest) {
-        Backlog::Nothing => {}
-        Backlog::Ahead => body.push_str(&sse::stream_reset(ResetReason::Ahead, newest)),
-        Backlog::Range { lo, hi, more } => {
-            let messages = rooms.range(room, lo, hi)?;
-            if messages.first().map(|m| m.id) != Some(lo) || messages.len() as u64 != hi - lo + 1 {
-                body.push_str(&sse::stream_reset(ResetReason::Expired, newest));
-            } else {
-                messages
-                    .iter()
-                    .for_each(|m| body.push_str(&sse::message_event(m)));
-                prev_id = hi;
-                more_after = more.then_some(hi);
-            }
-        }
-    }
+    let catch_up = catch_up(rooms, room, after)?;
+    catch_up
+        .events
+        .iter()
+        .for_each(|event| body.push_str(&sse::frame(event)));
     let mut resp = grip::event_stream(body);
-    match more_after {
-        Some(last_sent) => grip::continue_after(&mut resp, room, last_sent),
-        None => Hold {
+    let path = events_path(room);
+    match catch_up.then {
+        Then::Continue { last_sent } => grip::continue_at(
+            &mut resp,
+            &format!("{path}?link=next&lastEventId={last_sent}"),
+        ),
+        Then::Hold { prev_id } => Hold {
             room,
             prev_id,
             keep_alive_secs: config.keep_alive_secs(),
+            recover_link: format!("{path}?link=next&recover=true"),
         }
         .apply(&mut resp),
     }
@@ -110,7 +122,6 @@ mod tests {
 
     use super::*;
     use crate::model::Draft;
-    use crate::timing::KvMeter;
 
     fn post(rooms: &Rooms, room: &RoomId, n: u64) {
         let draft = Draft::parse(Some("unit"), Some(&format!("m{n}"))).unwrap();
@@ -120,7 +131,7 @@ mod tests {
     fn subscribe_after(room: &RoomId, last_event_id: &str) -> String {
         let meter = KvMeter::default();
         let rooms = Rooms::open(&meter, Duration::from_secs(600)).unwrap();
-        let req = Request::get(format!("http://localhost{}", grip::events_path(room)))
+        let req = Request::get(format!("http://localhost{}", events_path(room)))
             .with_header("Last-Event-ID", last_event_id);
         subscribe(&req, room, &rooms, &Config::open())
             .unwrap()
@@ -154,38 +165,5 @@ mod tests {
         // A resume point inside what is still stored replays normally.
         let body = subscribe_after(&room, "50");
         assert_eq!(body.matches("event: message").count(), 3, "{body}");
-    }
-
-    #[test]
-    fn backlog_plans() {
-        assert_eq!(plan(None, 10), Backlog::Nothing);
-        assert_eq!(plan(Some(10), 10), Backlog::Nothing);
-        assert_eq!(plan(Some(11), 10), Backlog::Ahead);
-        assert_eq!(plan(Some(1), 0), Backlog::Ahead);
-        assert_eq!(plan(Some(0), 0), Backlog::Nothing);
-        assert_eq!(
-            plan(Some(0), 3),
-            Backlog::Range {
-                lo: 1,
-                hi: 3,
-                more: false
-            }
-        );
-        assert_eq!(
-            plan(Some(5), 105),
-            Backlog::Range {
-                lo: 6,
-                hi: 105,
-                more: false
-            }
-        );
-        assert_eq!(
-            plan(Some(5), 106),
-            Backlog::Range {
-                lo: 6,
-                hi: 105,
-                more: true
-            }
-        );
     }
 }

@@ -19,10 +19,10 @@ use fastly::http::{Method, StatusCode, header};
 use fastly::{Request, Response};
 use serde_json::json;
 
-use crate::config::{Config, secret};
-use crate::grip::channel;
+use super::grip::channel;
+use super::sse::message_event;
+use crate::config::Config;
 use crate::model::{Message, RoomId};
-use crate::sse::message_event;
 
 /// The backend the publish API is reached through (fastly.toml).
 pub const PUBLISH_BACKEND: &str = "publisher";
@@ -87,7 +87,7 @@ impl Publish {
     pub fn start(config: &Config, what: String, items: &[Item]) -> Self {
         let mut publish = Self {
             url: config.publish_url(),
-            token: secret("publish_token"),
+            token: config.publish_token(),
             body: publish_body(items),
             what,
             pending: None,

@@ -1,10 +1,16 @@
 //! The one error type of the HTTP boundary. Handlers return `Result<Response, ApiError>`
-//! and `routes` turns the error into a JSON response in a single place, so every
+//! and `http::send` turns the error into a JSON response in a single place, so every
 //! failure looks the same to a client: `{"error": code, "message": sentence}`.
+//!
+//! The layers below have their own errors (`model::Invalid`, `store::StoreError`); only
+//! here do they become status codes.
 
 use fastly::Response;
 use fastly::http::{StatusCode, header};
 use serde::Serialize;
+
+use crate::model::Invalid;
+use crate::store::StoreError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -95,11 +101,6 @@ impl ApiError {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
     }
 
-    #[cfg(test)]
-    pub fn field(&self) -> Option<&'static str> {
-        self.field
-    }
-
     pub fn into_response(self) -> Response {
         let body = Body {
             error: self.code,
@@ -117,5 +118,19 @@ impl ApiError {
             resp.set_header(header::RETRY_AFTER, "1");
         }
         resp
+    }
+}
+
+/// Bad input is a 400 naming the field.
+impl From<Invalid> for ApiError {
+    fn from(e: Invalid) -> Self {
+        ApiError::invalid_field(e.field, e.message)
+    }
+}
+
+/// The store failing is never the client's fault: 503, worth a retry.
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::unavailable(e.to_string())
     }
 }

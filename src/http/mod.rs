@@ -1,0 +1,106 @@
+//! The HTTP boundary: where each request goes, and the one place responses leave.
+//!
+//! * `routes`: the one route table (API, pages, assets) and path builders.
+//! * `api`: the JSON and SSE API under `/rooms/`.
+//! * `error`: `ApiError`, the JSON error every failure becomes.
+//! * `body`: bounded bodies, forms and query numbers.
+//! * `client`: taking the client request without trusting its URL.
+//!
+//! The config is opened once per request here and handed down.
+
+pub mod api;
+mod body;
+pub mod client;
+pub mod error;
+pub mod routes;
+
+use fastly::http::{Method, header};
+use fastly::{Request, Response};
+
+use self::body::query_pairs;
+use self::error::ApiError;
+use self::routes::Route;
+use crate::auth::csrf;
+use crate::config::Config;
+use crate::model::RoomId;
+use crate::timing::KvMeter;
+use crate::web::{self, assets};
+
+pub fn serve(req: Request) {
+    let meter = KvMeter::default();
+    let config = Config::open();
+    if is_cross_site(&req, &config) {
+        let refused = ApiError::forbidden("Cross-site requests cannot change anything here.");
+        return send(Err(refused), &meter);
+    }
+    let path = req.get_path().to_owned();
+    match Route::parse(&path) {
+        Route::Messages(room) => api::messages::serve(req, room, &config, &meter),
+        Route::Events(room) => api::events::serve(req, room, &config, &meter),
+        Route::ApiNotFound => send(Err(ApiError::not_found()), &meter),
+        page => send(Ok(pages(&req, page, &config, &meter)), &meter),
+    }
+}
+
+/// Everything outside the API: pages, assets and friendly errors, always HTML for
+/// page-shaped paths; other paths answer HTML only to a client that accepts it, since
+/// scripts probing the API expect its JSON errors.
+fn pages(req: &Request, route: Route, config: &Config, meter: &KvMeter) -> Response {
+    if let Route::Asset(path) = route
+        && let Some((asset, fingerprinted)) = assets::find(path)
+    {
+        return assets::respond(req, asset, fingerprinted);
+    }
+    if !matches!(*req.get_method(), Method::GET | Method::HEAD) {
+        return web::method_not_allowed(config);
+    }
+    match route {
+        Route::Join => web::join(&query_pairs(req), config),
+        Route::Robots => assets::respond(req, assets::get("robots.txt"), false),
+        Route::Chat(raw) => match RoomId::parse(raw) {
+            Ok(room) => {
+                let query = query_pairs(req);
+                let user = query
+                    .iter()
+                    .find(|(k, _)| k == "user")
+                    .map(|(_, v)| v.as_str());
+                web::chat(&room, user, config, meter)
+            }
+            Err(_) => web::not_found(req.get_path(), config),
+        },
+        _ if !accepts_html(req) => ApiError::not_found().into_response(),
+        _ => web::not_found(req.get_path(), config),
+    }
+}
+
+/// Whether the client reads HTML: browsers say so in `Accept` when they navigate.
+fn accepts_html(req: &Request) -> bool {
+    req.get_header_str(header::ACCEPT)
+        .is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// The answer to a request whose URL the SDK cannot parse (see `client`).
+pub fn refuse_unreadable_url() {
+    let error = ApiError::bad_request("The request target is not a URL this service can read.");
+    send(Err(error), &KvMeter::default());
+}
+
+fn is_cross_site(req: &Request, config: &Config) -> bool {
+    let own_origin = req.get_url().origin().ascii_serialization();
+    csrf::is_cross_site(
+        req.get_method(),
+        req.get_header_str(header::ORIGIN),
+        req.get_header_str("Sec-Fetch-Site"),
+        &own_origin,
+        &config.allowed_origins(),
+    )
+}
+
+/// The one place responses leave: every one says what its type is (`nosniff`) and what
+/// it cost in KV operations.
+pub fn send(result: Result<Response, ApiError>, meter: &KvMeter) {
+    let resp = result.unwrap_or_else(ApiError::into_response);
+    resp.with_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        .with_header("Server-Timing", meter.server_timing())
+        .send_to_client();
+}

@@ -1,0 +1,128 @@
+//! What a (re)connecting subscriber is sent before it goes live: the messages after its
+//! resume point, up to a page at a time, or a reset when they cannot be had.
+
+use super::event::{Event, ResetReason};
+use crate::model::{MessageId, RoomId};
+use crate::store::{Rooms, StoreError};
+
+/// Most messages one response replays; Fanout fetches the rest from a `Grip-Link`.
+/// With 50-message windows a page costs at most 1 list + 3 lookups, however many
+/// subscribers recover at once (django-eventstream #174 is that pile-up).
+pub const BACKLOG_MAX: u64 = 100;
+
+/// What a subscription has to be sent before it goes live, given the room's newest id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backlog {
+    /// Up to date already.
+    Nothing,
+    /// The resume id is newer than the room: reset to now.
+    Ahead,
+    /// Messages `lo ..= hi`; `more` when the room has newer ones than `hi`.
+    Range {
+        lo: MessageId,
+        hi: MessageId,
+        more: bool,
+    },
+}
+
+pub fn plan(after: Option<MessageId>, newest: MessageId) -> Backlog {
+    match after {
+        None => Backlog::Nothing,
+        Some(n) if n > newest => Backlog::Ahead,
+        Some(n) if n == newest => Backlog::Nothing,
+        Some(n) => {
+            let hi = newest.min(n + BACKLOG_MAX);
+            Backlog::Range {
+                lo: n + 1,
+                hi,
+                more: hi < newest,
+            }
+        }
+    }
+}
+
+/// The events to send now, and what comes after them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatchUp {
+    pub events: Vec<Event>,
+    pub then: Then,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Then {
+    /// Go live: the subscriber has everything up to `prev_id`.
+    Hold { prev_id: MessageId },
+    /// More is stored after `last_sent`: fetch the next page before going live.
+    Continue { last_sent: MessageId },
+}
+
+/// Reads what a subscriber resuming `after` (or live, for `None`) must be sent first.
+pub fn catch_up(
+    rooms: &Rooms,
+    room: &RoomId,
+    after: Option<MessageId>,
+) -> Result<CatchUp, StoreError> {
+    let newest = rooms.newest_id(room)?;
+    let live = |events| CatchUp {
+        events,
+        then: Then::Hold { prev_id: newest },
+    };
+    let reset = |reason| live(vec![Event::Reset { reason, newest }]);
+    Ok(match plan(after, newest) {
+        Backlog::Nothing => live(Vec::new()),
+        Backlog::Ahead => reset(ResetReason::Ahead),
+        Backlog::Range { lo, hi, more } => {
+            let messages = rooms.range(room, lo, hi)?;
+            if messages.first().map(|m| m.id) != Some(lo) || messages.len() as u64 != hi - lo + 1 {
+                reset(ResetReason::Expired)
+            } else {
+                CatchUp {
+                    events: messages.into_iter().map(Event::Message).collect(),
+                    then: if more {
+                        Then::Continue { last_sent: hi }
+                    } else {
+                        Then::Hold { prev_id: hi }
+                    },
+                }
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backlog_plans() {
+        assert_eq!(plan(None, 10), Backlog::Nothing);
+        assert_eq!(plan(Some(10), 10), Backlog::Nothing);
+        assert_eq!(plan(Some(11), 10), Backlog::Ahead);
+        assert_eq!(plan(Some(1), 0), Backlog::Ahead);
+        assert_eq!(plan(Some(0), 0), Backlog::Nothing);
+        assert_eq!(
+            plan(Some(0), 3),
+            Backlog::Range {
+                lo: 1,
+                hi: 3,
+                more: false
+            }
+        );
+        assert_eq!(
+            plan(Some(5), 105),
+            Backlog::Range {
+                lo: 6,
+                hi: 105,
+                more: false
+            }
+        );
+        assert_eq!(
+            plan(Some(5), 106),
+            Backlog::Range {
+                lo: 6,
+                hi: 105,
+                more: true
+            }
+        );
+    }
+}

@@ -1,0 +1,36 @@
+//! The events of a room's stream, independent of how they are carried.
+
+use serde::Serialize;
+
+use crate::model::{Message, MessageId};
+
+/// Something a subscriber is told, in the room's order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A message; its id is the event id.
+    Message(Message),
+    /// The resume point could not be honoured: the subscriber continues live from `newest`.
+    Reset {
+        reason: ResetReason,
+        newest: MessageId,
+    },
+}
+
+/// Why a resume point could not be honoured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResetReason {
+    /// The id is newer than the room's newest message (e.g. the room aged out).
+    Ahead,
+    /// The messages after the id are past retention and gone.
+    Expired,
+}
+
+impl ResetReason {
+    pub fn text(self) -> &'static str {
+        match self {
+            ResetReason::Ahead => "The given event id is newer than this room's newest message.",
+            ResetReason::Expired => "Messages after the given event id are no longer stored.",
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! Live rooms: what a (re)connecting subscriber is sent before it goes live, how that is
+//! framed, how Fanout is told to hold the connection, and how new events reach it.
+//!
+//! * `event`: a room stream's events, whatever carries them.
+//! * `resume`: where a subscription starts (`Last-Event-ID`, `?lastEventId=`, `Grip-Last`).
+//! * `backlog`: the catch-up plan and the messages it needs from the store.
+//! * `sse`: Server-Sent Events framing of those events.
+//! * `grip`: the GRIP instructions that make Fanout hold a stream.
+//! * `publish`: items sent to the publish API when something happens in a room.
+//!
+//! Nothing here knows about routes or HTTP status codes: the `http` layer puts these
+//! pieces together for each transport.
+
+pub mod backlog;
+pub mod event;
+pub mod grip;
+pub mod publish;
+pub mod resume;
+pub mod sse;

@@ -1,0 +1,172 @@
+//! Messages: what a POST may carry, and what is stored and sent.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+use super::{Invalid, Nickname};
+
+/// Longest nickname (characters), as in the Django demo's `ChatMessage.user`.
+pub const FROM_MAX: usize = 64;
+/// Longest message text (Unicode scalar values).
+pub const TEXT_MAX: usize = 1000;
+
+/// A message's id: its position in its room, 1, 2, 3, … with no gaps. It is also the
+/// SSE event id, so a client's `Last-Event-ID` is a message id.
+pub type MessageId = u64;
+
+/// A message as stored and as sent on the wire. Field order is the JSON key order of
+/// fastly/fanout-chat-demo: `id`, `from`, `date`, `text`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: MessageId,
+    pub from: String,
+    pub date: String,
+    pub text: String,
+}
+
+/// A validated message that has not been given an id yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Draft {
+    pub from: String,
+    pub text: String,
+}
+
+impl Draft {
+    /// Validates the two fields of a POST. Both are trimmed; `\r\n` becomes `\n`
+    /// (browsers send textarea newlines as CRLF in forms).
+    pub fn parse(from: Option<&str>, text: Option<&str>) -> Result<Self, Invalid> {
+        let from = Nickname::parse(from)?.into_string();
+        let text = clean("text", text, TEXT_MAX, true)?;
+        Ok(Self { from, text })
+    }
+
+    pub fn into_message(self, id: MessageId, now: OffsetDateTime) -> Message {
+        Message {
+            id,
+            from: self.from,
+            date: format_date(now),
+            text: self.text,
+        }
+    }
+}
+
+/// A required text field, trimmed, 1 to `max` characters, without control characters
+/// (but `\n` where `multiline`).
+pub(super) fn clean(
+    field: &'static str,
+    raw: Option<&str>,
+    max: usize,
+    multiline: bool,
+) -> Result<String, Invalid> {
+    let raw =
+        raw.ok_or_else(|| Invalid::new(field, format!("The field '{field}' is required.")))?;
+    let value = raw.replace("\r\n", "\n");
+    let value = value.trim();
+    let len = value.chars().count();
+    if len == 0 || len > max {
+        return Err(Invalid::new(
+            field,
+            format!("The field '{field}' must be 1 to {max} characters long (it has {len})."),
+        ));
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && !(multiline && c == '\n'))
+    {
+        return Err(Invalid::new(
+            field,
+            format!("The field '{field}' contains a control character."),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// RFC 3339 in UTC with milliseconds, e.g. `2026-11-22T12:53:29.519Z` (DjangoJSONEncoder's form).
+pub fn format_date(t: OffsetDateTime) -> String {
+    let utc = t.to_offset(time::UtcOffset::UTC);
+    utc.format(format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    ))
+    .expect("a UTC date always formats")
+}
+
+/// Parses a message id given by a client (`Last-Event-ID`, `?before=`): a positive
+/// decimal integer without sign or padding tricks beyond what `u64` accepts.
+pub fn parse_id(raw: &str) -> Option<MessageId> {
+    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    raw.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn field(result: Result<Draft, Invalid>) -> &'static str {
+        result.unwrap_err().field
+    }
+
+    #[test]
+    fn drafts_are_trimmed_and_bounded() {
+        let d = Draft::parse(Some("  ann "), Some(" hi\r\nthere ")).unwrap();
+        assert_eq!(
+            d,
+            Draft {
+                from: "ann".into(),
+                text: "hi\nthere".into()
+            }
+        );
+        assert!(Draft::parse(Some(&"f".repeat(64)), Some(&"é".repeat(1000))).is_ok());
+        assert_eq!(
+            field(Draft::parse(Some(&"f".repeat(65)), Some("x"))),
+            "from"
+        );
+        assert_eq!(
+            field(Draft::parse(Some("a"), Some(&"x".repeat(1001)))),
+            "text"
+        );
+        assert_eq!(field(Draft::parse(Some("   "), Some("x"))), "from");
+        assert_eq!(field(Draft::parse(None, Some("x"))), "from");
+        assert_eq!(field(Draft::parse(Some("a"), None)), "text");
+        assert_eq!(field(Draft::parse(Some("a\nb"), Some("x"))), "from");
+        assert_eq!(field(Draft::parse(Some("a"), Some("x\u{7}"))), "text");
+        assert!(Draft::parse(Some("😀"), Some("<b>&amp;</b> \"quoted\" עברית")).is_ok());
+        // Message text may carry emoji sequences and either direction.
+        assert!(Draft::parse(Some("ann"), Some("👨\u{200D}👩 \u{202E}txet")).is_ok());
+    }
+
+    #[test]
+    fn message_json_shape() {
+        let m = Draft::parse(Some("bob"), Some("hi"))
+            .unwrap()
+            .into_message(7, datetime!(2026-11-22 12:53:29.519 UTC));
+        assert_eq!(
+            serde_json::to_string(&m).unwrap(),
+            r#"{"id":7,"from":"bob","date":"2026-11-22T12:53:29.519Z","text":"hi"}"#
+        );
+        assert_eq!(
+            format_date(datetime!(2026-01-02 03:04:05 +2)),
+            "2026-01-02T01:04:05.000Z"
+        );
+    }
+
+    #[test]
+    fn ids() {
+        assert_eq!(parse_id("42"), Some(42));
+        assert_eq!(parse_id("0"), Some(0));
+        for bad in [
+            "",
+            "-1",
+            "+1",
+            "1.5",
+            "abc",
+            " 1",
+            "99999999999999999999999",
+        ] {
+            assert_eq!(parse_id(bad), None, "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! Rooms and messages in a Fastly KV Store.
+//!
+//! # Schema
+//! One key per message, written once and never rewritten:
+//!
+//! ```text
+//! m:<room>:<9999999999 - id, 10 digits>  →  {"writer": "<uuid>", "messages": [ … ]}
+//! ```
+//!
+//! * **Newest first.** The id is stored inverted, so a prefix list in KV's lexicographic
+//!   order returns the room's newest message first: `list(prefix, limit 1)` finds the
+//!   head of a room in one operation, with no counter key that every post would rewrite.
+//! * **Windows.** The value of message `n` holds messages `n-49 ..= n` (oldest first):
+//!   the writer copies the previous window and appends. Any 50 consecutive messages are
+//!   then one lookup away, so the newest 50 cost 2 operations (list + lookup) and a
+//!   resume that missed `k` messages costs `1 + ⌈k/50⌉`.
+//! * **Ids without a counter.** A writer reads the head `n` and inserts `n+1` with
+//!   `InsertMode::Add` (insert-if-absent). Losing a race means someone else holds `n+1`;
+//!   we back off, re-read the head and try again. Ids only ever extend an existing
+//!   window by one, so they are 1, 2, 3, … with no gaps and no duplicates.
+//! * **Turns.** Posts to one room at one POP take turns (`turn::AppendTurn`, a lock made
+//!   of the cache's request collapsing), so they queue instead of racing each other, and
+//!   the `Add` decides between POPs. Viceroy's `Add` is check-then-write, not atomic: a
+//!   post that appends without its turn (the wait timed out) reads the key back and
+//!   compares the `writer` token, so a lost race is detected, not assumed away. (Reading
+//!   back alone is not enough: under CPU load a writer preempted between Viceroy's check
+//!   and write overwrote a post that had already read itself back as the winner.)
+//! * **Retention.** Every key carries the configured TTL; expired keys vanish from
+//!   lists and lookups, so an old room's history simply ages out.
+//!
+//! Files: `keys` (the key layout), `window` (window arithmetic), `rooms` (reads and
+//! appends), `turn` (the per-POP append lock). Failures are [`StoreError`]s; the HTTP
+//! layer decides what a client sees.
+
+mod keys;
+mod rooms;
+mod turn;
+mod window;
+
+pub use rooms::Rooms;
+
+use fastly::kv_store::{KVStoreError, LookupResponse};
+use serde::de::DeserializeOwned;
+
+/// Name of the KV Store (fastly.toml `[local_server.kv_stores]` / `[setup.kv_stores]`).
+pub const STORE_NAME: &str = "chat";
+
+/// Why the store could not do what was asked. Every one is worth a retry by the client;
+/// none is caused by bad input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreError {
+    /// The KV Store is not linked to this service.
+    NotLinked,
+    /// A KV operation failed.
+    Unavailable,
+    /// Too many posts raced for the room's next id.
+    Contended,
+    /// A listed key could not be read yet (replication lag on a real KV).
+    Busy,
+    /// A stored value did not decode.
+    Unreadable,
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StoreError::NotLinked => "The message store is not available.",
+            StoreError::Unavailable => "The message store is not available right now; try again.",
+            StoreError::Contended => {
+                "Too many messages are being posted to this room at once; try again."
+            }
+            StoreError::Busy => "The room is busy; try again.",
+            StoreError::Unreadable => "A stored message could not be read.",
+        })
+    }
+}
+
+impl From<KVStoreError> for StoreError {
+    fn from(e: KVStoreError) -> Self {
+        log::error!("KV Store error: {e}");
+        StoreError::Unavailable
+    }
+}
+
+/// A lookup's JSON value, `None` for a missing key.
+fn decode<T: DeserializeOwned>(
+    found: Result<LookupResponse, KVStoreError>,
+) -> Result<Option<T>, StoreError> {
+    match found {
+        Ok(mut item) => serde_json::from_slice(&item.take_body_bytes())
+            .map(Some)
+            .map_err(|e| {
+                log::error!("unreadable value in KV: {e}");
+                StoreError::Unreadable
+            }),
+        Err(KVStoreError::ItemNotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,228 @@
+//! Reading and appending a room's messages.
+
+use std::time::Duration;
+
+use fastly::kv_store::{InsertMode, KVStore, KVStoreError};
+use time::OffsetDateTime;
+
+use super::keys::{id_from_key, message_key, room_prefix};
+use super::turn::{AppendTurn, backoff};
+use super::window::{Window, windows_covering};
+use super::{STORE_NAME, StoreError, decode};
+use crate::model::{Draft, Message, MessageId, RoomId};
+use crate::timing::KvMeter;
+
+/// How many insert attempts a post makes before giving up. Each lost race means
+/// another post succeeded, so this bounds work, not correctness.
+const APPEND_ATTEMPTS: u32 = 256;
+
+/// The rooms of one request: the KV handle plus the meter every operation reports to.
+pub struct Rooms<'a> {
+    kv: KVStore,
+    meter: &'a KvMeter,
+    ttl: Duration,
+}
+
+impl<'a> Rooms<'a> {
+    pub fn open(meter: &'a KvMeter, ttl: Duration) -> Result<Self, StoreError> {
+        match KVStore::open(STORE_NAME) {
+            Ok(Some(kv)) => Ok(Self { kv, meter, ttl }),
+            Ok(None) | Err(_) => {
+                log::error!("KV Store '{STORE_NAME}' is not linked to this service");
+                Err(StoreError::NotLinked)
+            }
+        }
+    }
+
+    /// The id of the room's newest message, 0 for an empty room. One list operation.
+    pub fn newest_id(&self, room: &RoomId) -> Result<MessageId, StoreError> {
+        let prefix = room_prefix(room);
+        let page = self.meter.time(1, || {
+            self.kv.build_list().prefix(&prefix).limit(1).execute()
+        })?;
+        Ok(page
+            .keys()
+            .first()
+            .and_then(|k| id_from_key(&prefix, k))
+            .unwrap_or(0))
+    }
+
+    /// Up to `limit` newest messages with ids below `before` (if given), oldest first,
+    /// and the room's newest id.
+    pub fn latest(
+        &self,
+        room: &RoomId,
+        before: Option<MessageId>,
+        limit: u64,
+    ) -> Result<(MessageId, Vec<Message>), StoreError> {
+        let newest = self.newest_id(room)?;
+        let hi = before.map_or(newest, |b| newest.min(b.saturating_sub(1)));
+        let lo = hi.saturating_sub(limit.saturating_sub(1)).max(1);
+        Ok((newest, self.range(room, lo, hi)?))
+    }
+
+    /// The stored messages with ids in `lo ..= hi`, oldest first; expired ones are absent.
+    /// Reads the covering windows concurrently.
+    pub fn range(
+        &self,
+        room: &RoomId,
+        lo: MessageId,
+        hi: MessageId,
+    ) -> Result<Vec<Message>, StoreError> {
+        let ids = windows_covering(lo, hi);
+        let windows = self.lookup_many(room, &ids)?;
+        let mut messages: Vec<Message> = windows
+            .into_iter()
+            .flatten()
+            .flat_map(|w| w.messages)
+            .filter(|m| (lo..=hi).contains(&m.id))
+            .collect();
+        messages.sort_by_key(|m| m.id);
+        messages.dedup_by_key(|m| m.id);
+        Ok(messages)
+    }
+
+    /// Stores `draft` as the room's next message and returns it with its id and date.
+    pub fn append(&self, room: &RoomId, draft: Draft) -> Result<Message, StoreError> {
+        let writer = uuid::Uuid::new_v4().to_string();
+        let turn = AppendTurn::take(room);
+        let mut base = self.head_window(room, None)?;
+        for attempt in 0..APPEND_ATTEMPTS {
+            if attempt > 0 {
+                backoff(attempt);
+            }
+            let id = base.as_ref().map_or(0, Window::newest_id) + 1;
+            let message = draft.clone().into_message(id, OffsetDateTime::now_utc());
+            let window = Window::extend(base.as_ref(), message.clone(), &writer);
+            let body = serde_json::to_vec(&window).expect("a window always serializes");
+            let key = message_key(room, id);
+            let inserted = self.meter.time(1, || {
+                self.kv
+                    .build_insert()
+                    .mode(InsertMode::Add)
+                    .time_to_live(self.ttl)
+                    .execute(&key, body)
+            });
+            let added = match inserted {
+                Ok(()) => true,
+                Err(KVStoreError::ItemPreconditionFailed | KVStoreError::TooManyRequests) => false,
+                Err(e) => return Err(e.into()),
+            };
+            // With our turn, no other post here is adding this key, and other POPs'
+            // Adds are atomic: success is final. Without one, Viceroy's check-then-write
+            // Add may have let another post in, so read back what the key holds.
+            if added && turn.is_held() {
+                return Ok(message);
+            }
+            let held = self.lookup(room, id)?;
+            match &held {
+                Some(held) if held.writer == writer => return Ok(message),
+                // A real KV's Add is atomic; reads may lag our own write by a moment.
+                None if added => return Ok(message),
+                _ => {}
+            }
+            // Lost: others may have posted more while we raced, so start again from
+            // the room's head rather than one past the winner.
+            base = self.head_window(room, held)?;
+        }
+        log::warn!("room {room}: gave up after {APPEND_ATTEMPTS} lost races");
+        Err(StoreError::Contended)
+    }
+
+    /// The newest message's window, or `None` for an empty room. `known` is a window
+    /// already read, which saves the lookup when it is still the newest.
+    fn head_window(
+        &self,
+        room: &RoomId,
+        known: Option<Window>,
+    ) -> Result<Option<Window>, StoreError> {
+        let newest = self.newest_id(room)?;
+        if newest == 0 {
+            return Ok(None);
+        }
+        if let Some(window) = known.filter(|w| w.newest_id() == newest) {
+            return Ok(Some(window));
+        }
+        self.lookup(room, newest)?.map(Some).ok_or(StoreError::Busy)
+    }
+
+    fn lookup(&self, room: &RoomId, id: MessageId) -> Result<Option<Window>, StoreError> {
+        let found = self
+            .meter
+            .time(1, || self.kv.lookup(&message_key(room, id)));
+        decode(found)
+    }
+
+    /// Concurrent lookups: all are started before any is awaited.
+    fn lookup_many(
+        &self,
+        room: &RoomId,
+        ids: &[MessageId],
+    ) -> Result<Vec<Option<Window>>, StoreError> {
+        self.meter.time(ids.len() as u32, || {
+            let pending = ids
+                .iter()
+                .map(|&id| self.kv.build_lookup().execute_async(&message_key(room, id)))
+                .collect::<Result<Vec<_>, _>>()?;
+            pending
+                .into_iter()
+                .map(|handle| decode(self.kv.pending_lookup_wait(handle)))
+                .collect()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn room(s: &str) -> RoomId {
+        RoomId::parse(s).unwrap()
+    }
+
+    fn draft(text: &str) -> Draft {
+        Draft::parse(Some("unit"), Some(text)).unwrap()
+    }
+
+    #[test]
+    fn appends_cost_three_operations_with_a_turn() {
+        let meter = KvMeter::default();
+        let rooms = Rooms::open(&meter, Duration::from_secs(600)).unwrap();
+        let r = room("unit-append");
+        assert_eq!(rooms.append(&r, draft("one")).unwrap().id, 1);
+        assert!(
+            meter.server_timing().starts_with("kv;desc=\"2 ops\""),
+            "empty room: list + add"
+        );
+        let meter = KvMeter::default();
+        let rooms = Rooms::open(&meter, Duration::from_secs(600)).unwrap();
+        assert_eq!(rooms.append(&r, draft("two")).unwrap().id, 2);
+        assert!(
+            meter.server_timing().starts_with("kv;desc=\"3 ops\""),
+            "list + lookup + add"
+        );
+        let (newest, messages) = rooms.latest(&r, None, 50).unwrap();
+        assert_eq!(
+            (
+                newest,
+                messages.iter().map(|m| m.text.as_str()).collect::<Vec<_>>()
+            ),
+            (2, vec!["one", "two"])
+        );
+    }
+
+    #[test]
+    fn without_a_turn_an_append_reads_its_key_back() {
+        let meter = KvMeter::default();
+        let rooms = Rooms::open(&meter, Duration::from_secs(600)).unwrap();
+        let r = room("unit-no-turn");
+        let _someone_elses = AppendTurn::take(&r);
+        // Waits TURN_WAIT for the turn, then appends anyway: list + add + read-back.
+        assert_eq!(rooms.append(&r, draft("late")).unwrap().id, 1);
+        assert!(
+            meter.server_timing().starts_with("kv;desc=\"3 ops\""),
+            "{}",
+            meter.server_timing()
+        );
+    }
+}

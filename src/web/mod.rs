@@ -1,0 +1,103 @@
+//! The web UI: the join page, a room's chat page, friendly error pages and the
+//! embedded static files.
+//!
+//! The chat page arrives with the room's newest messages already in it (one KV list +
+//! one lookup, see `store`), so it is readable before any script runs and without
+//! JavaScript at all. `static/chat.js` then opens the live stream after the id the page
+//! was rendered with, so nothing is missed or shown twice between render and connect.
+//!
+//! Every untrusted string (nicknames, message text, the path) is escaped in `templates`
+//! through `text::escape`, and the pages carry a CSP without inline script (`headers`):
+//! nothing in a message can become code. Which page a path is, is `http::routes`'s
+//! business; these handlers get what they need already taken apart.
+
+pub mod assets;
+mod headers;
+mod templates;
+mod text;
+
+use fastly::Response;
+use fastly::http::{StatusCode, header};
+use time::OffsetDateTime;
+
+use self::headers::{html_response, security_headers};
+use self::templates::{Live, chat_page, join_page, message_page, not_found_page};
+use crate::config::Config;
+use crate::model::{Nickname, RoomId};
+use crate::store::Rooms;
+use crate::timing::KvMeter;
+
+/// The room `/?user=x` joins, and the join form's default.
+pub const DEFAULT_ROOM: &str = "lobby";
+/// Messages rendered into a chat page; older ones load on demand.
+pub const HISTORY: u64 = 50;
+
+/// `/`: the join form, or with `?user=` (the Django demo's links) a redirect into the
+/// room (`?room=`, default `lobby`). The form submits here, so joining works without
+/// JavaScript too.
+pub fn join(query: &[(String, String)], config: &Config) -> Response {
+    let frame_ancestors = config.frame_ancestors();
+    let field = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim());
+    let user = field("user");
+    let room = field("room").filter(|r| !r.is_empty());
+    let Some(user) = user else {
+        let page = join_page(None, room, None);
+        return html_response(StatusCode::OK, page, &frame_ancestors);
+    };
+    let problem = Nickname::parse(Some(user))
+        .err()
+        .or_else(|| room.and_then(|r| RoomId::parse(r).err()))
+        .map(|e| e.message);
+    if let Some(problem) = problem {
+        let page = join_page(Some(user), room, Some(&problem));
+        return html_response(StatusCode::BAD_REQUEST, page, &frame_ancestors);
+    }
+    let room = room.unwrap_or(DEFAULT_ROOM);
+    let location = format!("/{room}?user={}", urlencoding::encode(user));
+    security_headers(Response::from_status(StatusCode::FOUND), &frame_ancestors)
+        .with_header(header::LOCATION, location)
+        .with_header(header::CACHE_CONTROL, "no-store")
+}
+
+/// `/{room}`: the newest messages, rendered in. `user` is the `?user=` a Django-style
+/// link brought, if any.
+pub fn chat(room: &RoomId, user: Option<&str>, config: &Config, meter: &KvMeter) -> Response {
+    let frame_ancestors = config.frame_ancestors();
+    let latest = Rooms::open(meter, config.retention()).and_then(|r| r.latest(room, None, HISTORY));
+    let (newest, messages) = match latest {
+        Ok(found) => found,
+        Err(e) => {
+            let page = message_page("Try again in a moment", &e.to_string());
+            return html_response(StatusCode::SERVICE_UNAVAILABLE, page, &frame_ancestors)
+                .with_header(header::RETRY_AFTER, "1");
+        }
+    };
+    let user = user
+        .map(str::trim)
+        .filter(|u| Nickname::parse(Some(u)).is_ok());
+    let live = Live {
+        newest,
+        keep_alive_secs: config.keep_alive_secs(),
+    };
+    let page = chat_page(room, live, &messages, user, OffsetDateTime::now_utc());
+    html_response(StatusCode::OK, page, &frame_ancestors)
+}
+
+/// A friendly 404 naming the path that was asked for.
+pub fn not_found(path: &str, config: &Config) -> Response {
+    html_response(
+        StatusCode::NOT_FOUND,
+        not_found_page(path),
+        &config.frame_ancestors(),
+    )
+}
+
+/// Pages are only read.
+pub fn method_not_allowed(config: &Config) -> Response {
+    html_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        message_page("Method not allowed", "Pages can only be read (GET)."),
+        &config.frame_ancestors(),
+    )
+    .with_header(header::ALLOW, "GET, HEAD")
+}

@@ -1,0 +1,300 @@
+//! The pages' markup, written by hand: every untrusted string goes through
+//! `text::escape` on its way in, and the markup of a message matches what
+//! `messageElement` in `static/lib.js` builds for live ones.
+//!
+//! A template crate (maud, askama) was considered: the output would differ in
+//! whitespace from what the unit tests and lib.js pin down, for no gain in safety here,
+//! where escaping already happens in one function.
+
+use std::fmt::Write as _;
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::DEFAULT_ROOM;
+use super::assets;
+use super::text::{ago, escape, full_date, link_spans, truncate};
+use crate::model::{FROM_MAX, Message, MessageId, ROOM_MAX, RoomId, TEXT_MAX};
+
+/// `<!doctype html>` up to and including `<body class=...>`.
+fn head(title: &str, body_class: &str, script: Option<&str>) -> String {
+    let mut out = format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1, interactive-widget=resizes-content\">\n\
+         <meta name=\"color-scheme\" content=\"light dark\">\n\
+         <title>{}</title>\n\
+         <link rel=\"icon\" href=\"{}\" type=\"image/svg+xml\">\n\
+         <link rel=\"stylesheet\" href=\"{}\">\n",
+        escape(title),
+        assets::url("icon.svg"),
+        assets::url("app.css"),
+    );
+    if let Some(script) = script {
+        // Preloading the shared module saves a round trip: chat.js imports it.
+        let _ = write!(
+            out,
+            "<link rel=\"modulepreload\" href=\"{}\">\n<script type=\"module\" src=\"{}\"></script>\n",
+            assets::url("lib.js"),
+            assets::url(script)
+        );
+    }
+    let _ = write!(out, "</head>\n<body class=\"{body_class}\">\n");
+    out
+}
+
+const FOOT: &str = "</body>\n</html>\n";
+
+pub fn join_page(user: Option<&str>, room: Option<&str>, problem: Option<&str>) -> String {
+    let mut out = head("edge-chat", "card-page", Some("join.js"));
+    let _ = write!(
+        out,
+        "<main class=\"card\">\n\
+         <h1><img src=\"{icon}\" alt=\"\" width=\"32\" height=\"32\"> edge-chat</h1>\n\
+         <p class=\"lead\">Realtime chat served entirely from the edge.</p>\n",
+        icon = assets::url("icon.svg"),
+    );
+    if let Some(problem) = problem {
+        let _ = writeln!(
+            out,
+            "<p class=\"error\" role=\"alert\">{}</p>",
+            escape(problem)
+        );
+    }
+    let _ = write!(
+        out,
+        "<form id=\"join\" method=\"get\" action=\"/\"{given}>\n\
+         <label for=\"user\">Nickname</label>\n\
+         <input id=\"user\" name=\"user\" value=\"{user}\" required maxlength=\"{FROM_MAX}\" \
+         pattern=\".*\\S.*\" autocomplete=\"nickname\" autofocus>\n\
+         <label for=\"room\">Room</label>\n\
+         <input id=\"room\" name=\"room\" value=\"{room}\" required maxlength=\"{ROOM_MAX}\" \
+         pattern=\"[A-Za-z0-9._\\-]+\" autocapitalize=\"none\" autocomplete=\"off\" spellcheck=\"false\" \
+         aria-describedby=\"room-hint\">\n\
+         <p id=\"room-hint\" class=\"hint\">Letters, digits, <code>-</code>, <code>_</code> and \
+         <code>.</code>; up to {ROOM_MAX}. Anyone who knows the name can join.</p>\n\
+         <button type=\"submit\">Join</button>\n\
+         </form>\n</main>\n",
+        given = if room.is_some() {
+            " data-room-given=\"1\""
+        } else {
+            ""
+        },
+        user = escape(user.unwrap_or_default()),
+        room = escape(room.unwrap_or(DEFAULT_ROOM)),
+    );
+    out.push_str(FOOT);
+    out
+}
+
+/// What the chat page's script needs to go live.
+#[derive(Debug, Clone, Copy)]
+pub struct Live {
+    /// The id of the room's newest message: the stream resumes after it.
+    pub newest: MessageId,
+    /// How often Fanout sends keep-alives, so the page can tell a dead connection.
+    pub keep_alive_secs: u32,
+}
+
+pub fn chat_page(
+    room: &RoomId,
+    live: Live,
+    messages: &[Message],
+    user: Option<&str>,
+    now: OffsetDateTime,
+) -> String {
+    // Room ids are only [A-Za-z0-9._-]: safe in HTML and URLs as they are.
+    let mut out = head(
+        &format!("#{room} · edge-chat"),
+        "chat-page",
+        Some("chat.js"),
+    );
+    let hidden = |hide: bool| if hide { " hidden" } else { "" };
+    let has_older = messages.first().is_some_and(|m| m.id > 1);
+    let _ = write!(
+        out,
+        "<header class=\"bar\">\n\
+         <a class=\"home\" href=\"/\"><img src=\"{icon}\" alt=\"edge-chat: join another room\" width=\"28\" height=\"28\"></a>\n\
+         <h1>#{room}</h1>\n\
+         <p id=\"who\" class=\"who\"{who_hidden}>You are <strong id=\"me\">{me}</strong> \
+         <button type=\"button\" id=\"rename\" class=\"link\">change</button></p>\n\
+         <p id=\"status\" class=\"status\" role=\"status\" data-state=\"static\">Live updates need JavaScript</p>\n\
+         </header>\n\
+         <main id=\"chat\" data-room=\"{room}\" data-last-event-id=\"{newest}\" \
+         data-keep-alive=\"{keep_alive}\">\n\
+         <div id=\"scroller\" class=\"scroller\" tabindex=\"0\" role=\"region\" aria-label=\"Messages in #{room}\">\n\
+         <button type=\"button\" id=\"older\" class=\"older quiet\"{older_hidden}>Load older messages</button>\n\
+         <p id=\"empty\" class=\"empty\"{empty_hidden}>No messages yet. Say hello!</p>\n\
+         <ol id=\"log\" class=\"log\">\n",
+        icon = assets::url("icon.svg"),
+        newest = live.newest,
+        keep_alive = live.keep_alive_secs,
+        who_hidden = hidden(user.is_none()),
+        me = escape(user.unwrap_or_default()),
+        older_hidden = hidden(!has_older),
+        empty_hidden = hidden(!messages.is_empty()),
+    );
+    for m in messages {
+        message_html(&mut out, m, user, now);
+    }
+    let _ = write!(
+        out,
+        "</ol>\n</div>\n\
+         <button type=\"button\" id=\"jump\" class=\"jump\" hidden>New messages ↓</button>\n\
+         <div id=\"announce\" class=\"sr-only\" aria-live=\"polite\" aria-atomic=\"true\"></div>\n\
+         </main>\n\
+         <footer class=\"dock\">\n\
+         <form id=\"nick-form\" method=\"get\" action=\"/{room}\"{nick_hidden}>\n\
+         <label for=\"nick\">Choose a nickname to start chatting</label>\n\
+         <div class=\"row\"><input id=\"nick\" name=\"user\" required maxlength=\"{FROM_MAX}\" autocomplete=\"nickname\">\
+         <button type=\"submit\">Start</button></div>\n\
+         </form>\n\
+         <form id=\"composer\" class=\"composer\"{composer_hidden}>\n\
+         <fieldset id=\"composer-fields\" disabled>\n\
+         <label for=\"text\" class=\"sr-only\">Message</label>\n\
+         <textarea id=\"text\" name=\"text\" rows=\"1\" placeholder=\"Message #{room}\" \
+         aria-describedby=\"count send-error\" enterkeyhint=\"send\"></textarea>\n\
+         <button type=\"submit\" id=\"send\">Send</button>\n\
+         </fieldset>\n\
+         <p class=\"hint\"><span id=\"send-error\" class=\"error\" role=\"alert\"></span>\
+         <span id=\"count\">0 / {TEXT_MAX}</span></p>\n\
+         <noscript><p class=\"hint\">Sending messages needs JavaScript.</p></noscript>\n\
+         </form>\n\
+         </footer>\n",
+        nick_hidden = hidden(user.is_some()),
+        composer_hidden = hidden(user.is_none()),
+    );
+    out.push_str(FOOT);
+    out
+}
+
+/// One message, as `messageElement` in static/lib.js builds it.
+fn message_html(out: &mut String, m: &Message, me: Option<&str>, now: OffsetDateTime) {
+    let own = me == Some(m.from.as_str());
+    let date = OffsetDateTime::parse(&m.date, &Rfc3339).ok();
+    let _ = write!(
+        out,
+        "<li class=\"msg{own}\" data-id=\"{id}\" data-from=\"{from}\"><div class=\"meta\">\
+         <span class=\"from\">{from}</span> <time datetime=\"{datetime}\" title=\"{title}\">{ago}</time>\
+         </div><p class=\"text\">",
+        own = if own { " own" } else { "" },
+        id = m.id,
+        from = escape(&m.from),
+        datetime = escape(&m.date),
+        title = escape(&date.map_or_else(|| m.date.clone(), full_date)),
+        ago = escape(&date.map_or_else(|| m.date.clone(), |d| ago(d, now))),
+    );
+    for (is_link, span) in link_spans(&m.text) {
+        if is_link {
+            let url = escape(span);
+            let _ = write!(
+                out,
+                "<a href=\"{url}\" rel=\"noopener noreferrer\" target=\"_blank\">{url}</a>"
+            );
+        } else {
+            out.push_str(&escape(span));
+        }
+    }
+    out.push_str("</p></li>\n");
+}
+
+pub fn not_found_page(path: &str) -> String {
+    let mut out = head("Not found · edge-chat", "card-page", None);
+    let _ = write!(
+        out,
+        "<main class=\"card\">\n<h1>Nothing here</h1>\n\
+         <p>There is no page at <code>{}</code>.</p>\n\
+         <p>A room's address is <code>/</code> followed by its name: up to {ROOM_MAX} \
+         letters, digits, dashes, underscores and dots.</p>\n\
+         <p><a href=\"/\">Join a room</a></p>\n</main>\n",
+        escape(&truncate(path, 200)),
+    );
+    out.push_str(FOOT);
+    out
+}
+
+pub fn message_page(title: &str, text: &str) -> String {
+    let mut out = head(&format!("{title} · edge-chat"), "card-page", None);
+    let _ = write!(
+        out,
+        "<main class=\"card\">\n<h1>{}</h1>\n<p>{}</p>\n<p><a href=\"/\">Back to the start</a></p>\n</main>\n",
+        escape(title),
+        escape(text),
+    );
+    out.push_str(FOOT);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn message(id: MessageId, from: &str, text: &str) -> Message {
+        Message {
+            id,
+            from: from.into(),
+            date: "2026-11-22T11:58:00.000Z".into(),
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn message_markup() {
+        let mut out = String::new();
+        let now = datetime!(2026-11-22 12:00:00 UTC);
+        message_html(
+            &mut out,
+            &message(7, "<ann>", "<b>hi</b> https://e.com/?a=1&b=\"2\""),
+            Some("<ann>"),
+            now,
+        );
+        assert_eq!(
+            out,
+            "<li class=\"msg own\" data-id=\"7\" data-from=\"&lt;ann&gt;\"><div class=\"meta\">\
+             <span class=\"from\">&lt;ann&gt;</span> <time datetime=\"2026-11-22T11:58:00.000Z\" \
+             title=\"2026-11-22 11:58:00 UTC\">2 min ago</time></div><p class=\"text\">&lt;b&gt;hi&lt;/b&gt; \
+             <a href=\"https://e.com/?a=1&amp;b=\" rel=\"noopener noreferrer\" target=\"_blank\">\
+             https://e.com/?a=1&amp;b=</a>&quot;2&quot;</p></li>\n"
+        );
+    }
+
+    #[test]
+    fn chat_markup() {
+        let room = RoomId::parse("lobby").unwrap();
+        let now = datetime!(2026-11-22 12:00:00 UTC);
+        let live = |newest| Live {
+            newest,
+            keep_alive_secs: 20,
+        };
+        let html = chat_page(&room, live(0), &[], None, now);
+        assert!(html.contains("data-last-event-id=\"0\" data-keep-alive=\"20\""));
+        assert!(html.contains("id=\"older\" class=\"older quiet\" hidden"));
+        assert!(html.contains("<p id=\"empty\" class=\"empty\">"));
+        assert!(html.contains("<form id=\"nick-form\" method=\"get\" action=\"/lobby\">"));
+        assert!(html.contains("<form id=\"composer\" class=\"composer\" hidden>"));
+        assert!(!html.contains("<script>"), "no inline script");
+        let msgs = [message(2, "a", "x"), message(3, "b", "y")];
+        let html = chat_page(&room, live(3), &msgs, Some("b"), now);
+        assert!(html.contains("data-last-event-id=\"3\""));
+        assert!(html.contains("id=\"older\" class=\"older quiet\">"));
+        assert!(html.find("data-id=\"2\"").unwrap() < html.find("data-id=\"3\"").unwrap());
+        assert!(html.contains("class=\"msg own\" data-id=\"3\""));
+        assert!(html.contains("<form id=\"composer\" class=\"composer\">"));
+        assert!(html.contains("You are <strong id=\"me\">b</strong>"));
+    }
+
+    #[test]
+    fn pages_name_embedded_assets() {
+        // assets::url panics on a missing file: render every page once.
+        let now = datetime!(2026-11-22 12:00:00 UTC);
+        join_page(Some("a\"b"), Some("r"), Some("<oops>"));
+        let live = Live {
+            newest: 0,
+            keep_alive_secs: 20,
+        };
+        chat_page(&RoomId::parse("r").unwrap(), live, &[], None, now);
+        not_found_page("/<x>");
+        message_page("t", "m");
+        assets::get("robots.txt");
+    }
+}
