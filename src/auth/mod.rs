@@ -5,3 +5,5 @@
 
 pub mod csrf;
 pub mod grip_sig;
+#[cfg(test)]
+mod props;

@@ -12,6 +12,8 @@ pub mod api;
 mod body;
 pub mod client;
 pub mod error;
+#[cfg(test)]
+mod props;
 pub mod routes;
 
 use fastly::http::{Method, header};

@@ -14,6 +14,8 @@
 pub mod backlog;
 pub mod event;
 pub mod grip;
+#[cfg(test)]
+mod props;
 pub mod publish;
 pub mod resume;
 pub mod sse;

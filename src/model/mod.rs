@@ -7,6 +7,8 @@
 //! the reason) is for the layer that answers to decide.
 
 mod message;
+#[cfg(test)]
+mod props;
 mod room;
 mod user;
 

@@ -192,4 +192,20 @@ mod tests {
             "2026-11-22 11:53:29 UTC"
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn link_spans_partition_the_text(text in "(\\PC|\\s|https?://[a-z./()?&=]{0,12}){0,12}") {
+            let spans = link_spans(&text);
+            let joined: String = spans.iter().map(|(_, s)| *s).collect();
+            proptest::prop_assert_eq!(&joined, &text);
+            for (_, url) in spans.iter().filter(|(is_link, _)| *is_link) {
+                let lower = url.to_ascii_lowercase();
+                let scheme = if lower.starts_with("https://") { 8 } else { 7 };
+                proptest::prop_assert!(lower.starts_with("http"), "{url:?}");
+                proptest::prop_assert!(url.len() > scheme, "{url:?}");
+                proptest::prop_assert!(!url.contains(|c: char| c.is_whitespace() || "<>\"".contains(c)));
+            }
+        }
+    }
 }

@@ -78,39 +78,59 @@ fn post(mut req: Request, room: &RoomId, config: &Config, meter: &KvMeter) {
 
 /// A POST's form or JSON fields `from` and `text`.
 fn parse_post(req: &mut Request) -> Result<Draft, ApiError> {
-    let media_type = req
-        .get_header_str(header::CONTENT_TYPE)
+    let content_type = req.get_header_str(header::CONTENT_TYPE).map(str::to_owned);
+    // The type is refused before a byte of the body is read.
+    media_type(content_type.as_deref())?;
+    let body = read_body(req)?;
+    draft_from_body(content_type.as_deref(), &body)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MediaType {
+    Form,
+    Json,
+}
+
+fn media_type(content_type: Option<&str>) -> Result<MediaType, ApiError> {
+    let essence = content_type
         .and_then(|ct| ct.split(';').next())
         .map(|mt| mt.trim().to_ascii_lowercase());
-    let is_json = match media_type.as_deref() {
-        Some("application/x-www-form-urlencoded") => false,
-        Some("application/json") => true,
-        _ => return Err(ApiError::unsupported_media_type()),
-    };
-    let body = read_body(req)?;
-    if is_json {
-        let value: serde_json::Value = serde_json::from_slice(&body)
-            .map_err(|e| ApiError::invalid_body(format!("The body is not valid JSON: {e}.")))?;
-        let object = value
-            .as_object()
-            .ok_or_else(|| ApiError::invalid_body("The body must be a JSON object."))?;
-        let field = |name: &'static str| match object.get(name) {
-            None | Some(serde_json::Value::Null) => Ok(None),
-            Some(serde_json::Value::String(s)) => Ok(Some(s.as_str())),
-            Some(_) => Err(ApiError::invalid_field(
-                name,
-                format!("The field '{name}' must be a string."),
-            )),
-        };
-        Ok(Draft::parse(field("from")?, field("text")?)?)
-    } else {
-        let fields = parse_form(&body)?;
-        let field = |name: &str| {
-            fields
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.as_str())
-        };
-        Ok(Draft::parse(field("from"), field("text"))?)
+    match essence.as_deref() {
+        Some("application/x-www-form-urlencoded") => Ok(MediaType::Form),
+        Some("application/json") => Ok(MediaType::Json),
+        _ => Err(ApiError::unsupported_media_type()),
+    }
+}
+
+/// The draft in a body of the given `Content-Type`: a form or a JSON object with string
+/// fields `from` and `text`.
+pub fn draft_from_body(content_type: Option<&str>, body: &[u8]) -> Result<Draft, ApiError> {
+    match media_type(content_type)? {
+        MediaType::Form => {
+            let fields = parse_form(body)?;
+            let field = |name: &str| {
+                fields
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.as_str())
+            };
+            Ok(Draft::parse(field("from"), field("text"))?)
+        }
+        MediaType::Json => {
+            let value: serde_json::Value = serde_json::from_slice(body)
+                .map_err(|e| ApiError::invalid_body(format!("The body is not valid JSON: {e}.")))?;
+            let object = value
+                .as_object()
+                .ok_or_else(|| ApiError::invalid_body("The body must be a JSON object."))?;
+            let field = |name: &'static str| match object.get(name) {
+                None | Some(serde_json::Value::Null) => Ok(None),
+                Some(serde_json::Value::String(s)) => Ok(Some(s.as_str())),
+                Some(_) => Err(ApiError::invalid_field(
+                    name,
+                    format!("The field '{name}' must be a string."),
+                )),
+            };
+            Ok(Draft::parse(field("from")?, field("text")?)?)
+        }
     }
 }
