@@ -6,24 +6,24 @@ use this one implementation, so what the tests exercise is what a developer runs
 Why not `fastly compute serve --experimental-enable-pushpin`: the CLI writes a config for
 Pushpin >= 1.40 (service names connmgr/proxy/handler); Debian's 1.36 starts nothing with it
 and the CLI hangs. So Pushpin is started here with a 1.36 config, and Viceroy is told its
-port with --local-pushpin-proxy-port (see shared/briefs/fastly.md, "Running it locally").
+port with --local-pushpin-proxy-port (README: "Running locally, by hand").
 
 Each Stack gets a private directory holding a generated fastly.toml (the repo's manifest
 with this stack's ports, config overrides and absolute seed paths), the Pushpin config,
 routes, run dir and all logs, so several stacks can run side by side.
 
-CLI: python3 scripts/stack.py --wasm target/wasm32-wasip1/release/edge-chat.wasm
+It runs under the project's venv, where scripts/setup installs tomli-w (the TOML writer);
+process start/stop is scripts/procs.py, shared with scripts/bench.
+
+CLI: .tools/venv/bin/python scripts/stack.py --wasm target/wasm32-wasip1/release/edge-chat.wasm
 """
 
 import argparse
 import atexit
-import json
 import os
-import re
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +32,14 @@ import urllib.error
 import urllib.request
 from urllib.parse import urlsplit, urlunsplit
 from pathlib import Path
+
+import procs
+
+try:
+    import tomli_w
+except ModuleNotFoundError as e:
+    raise ModuleNotFoundError(f"{e}: scripts/stack.py runs under .tools/venv/bin/python, "
+                              "where scripts/setup installs tomli-w") from e
 
 ROOT = Path(__file__).resolve().parent.parent
 FASTLY_CLI = ROOT / ".tools/npm/node_modules/.bin/fastly"
@@ -43,7 +51,6 @@ READY_PATH = "/rooms/lobby/messages/"
 
 PUSHPIN_START_TIMEOUT = 30
 SERVICE_START_TIMEOUT = 60
-STOP_TIMEOUT = 5
 
 
 class StackError(RuntimeError):
@@ -77,49 +84,12 @@ def port_open(port):
 
 # ------------------------------------------------------------------ fastly.toml
 
-def _toml_key(key):
-    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_str(key)
-
-
-def _toml_str(s):
-    # JSON string escapes are a subset of TOML's basic-string escapes; DEL is the one
-    # character JSON leaves raw that TOML forbids.
-    return json.dumps(s, ensure_ascii=False).replace("\x7f", "\\u007f")
-
-
-def _toml_value(v):
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, str):
-        return _toml_str(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + " }"
-    raise TypeError(f"cannot write {type(v).__name__} as TOML")
-
-
 def dump_toml(data):
-    """Writes nested dicts as [tables] and everything else inline; enough for fastly.toml.
-    The result is parsed back and compared, so a mistake here fails loudly, not subtly."""
-    lines = []
-
-    def table(d, path):
-        scalars = {k: v for k, v in d.items() if not isinstance(v, dict)}
-        tables = {k: v for k, v in d.items() if isinstance(v, dict)}
-        if path and (scalars or not tables):
-            lines.append("\n[" + ".".join(_toml_key(p) for p in path) + "]")
-        for k, v in scalars.items():
-            lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
-        for k, v in tables.items():
-            table(v, path + [k])
-
-    table(data, [])
-    text = "\n".join(lines).lstrip("\n") + "\n"
+    """fastly.toml's text for data. Parsed back and compared: cheap, and a value that TOML
+    cannot hold as given would fail here, loudly, not in the Fastly CLI."""
+    text = tomli_w.dumps(data)
     if tomllib.loads(text) != data:
-        raise StackError("TOML writer round-trip mismatch (bug in scripts/stack.py)")
+        raise StackError("fastly.toml does not read back as written (scripts/stack.py)")
     return text
 
 
@@ -165,46 +135,6 @@ def grip_signing(data):
                 raise StackError("stack.py only supports grip_key given inline as data = ...")
             return iss, entry["data"]
     raise StackError(f"fastly.toml: no grip_key in [local_server.secret_stores] {SECRET_STORE}")
-
-
-# ------------------------------------------------------------------ processes
-
-def _start(cmd, log_path, cwd=None, env=None):
-    # A new session makes the child a process-group leader, so stopping the group also
-    # stops what it spawned (Pushpin's condure/zurl/proxy/handler, the CLI's Viceroy).
-    log = open(log_path, "ab")
-    try:
-        return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                cwd=cwd, env=env, start_new_session=True)
-    finally:
-        log.close()
-
-
-def _stop(proc):
-    if proc is None or proc.poll() is not None and not _group_alive(proc.pid):
-        return
-    for sig, wait in ((signal.SIGTERM, STOP_TIMEOUT), (signal.SIGKILL, STOP_TIMEOUT)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            break
-        # Pushpin 1.36 sometimes ignores the first SIGTERM: bounded wait, then SIGKILL.
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            if proc.poll() is not None and not _group_alive(proc.pid):
-                return
-            time.sleep(0.05)
-    proc.poll()
-
-
-def _group_alive(pgid):
-    try:
-        os.killpg(pgid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
 
 
 def tail(path, lines=40):
@@ -279,7 +209,7 @@ class Stack:
         return self
 
     def stop(self, keep_dir=False):
-        _stop(self.service)
+        procs.stop(self.service)
         self.service = None
         self.stop_pushpin()
         if self.dir and not (keep_dir or self.keep_dir):
@@ -287,7 +217,7 @@ class Stack:
             self.dir = None
 
     def stop_pushpin(self):
-        _stop(self.pushpin)
+        procs.stop(self.pushpin)
         self.pushpin = None
 
     def start_pushpin(self):
@@ -296,7 +226,7 @@ class Stack:
             raise StackError("Pushpin already running")
         log = self.dir / "pushpin.log"
         start_at = log.stat().st_size if log.exists() else 0
-        self.pushpin = _start(["pushpin", f"--config={self.dir / 'pushpin.conf'}"] + (["--verbose"] if os.environ.get("EDGE_CHAT_PUSHPIN_VERBOSE") else []), log)
+        self.pushpin = procs.start(["pushpin", f"--config={self.dir / 'pushpin.conf'}"] + (["--verbose"] if os.environ.get("EDGE_CHAT_PUSHPIN_VERBOSE") else []), log)
         deadline = time.monotonic() + PUSHPIN_START_TIMEOUT
         while time.monotonic() < deadline:
             if self.pushpin.poll() is not None:
@@ -366,7 +296,7 @@ connection_subscription_max=20
         # No first-run metadata notice (it sleeps 5 s); everything else the CLI would
         # fetch is skipped by --file (no build) and --viceroy-path (no Viceroy download).
         env = dict(os.environ, FASTLY_WASM_METADATA_DISABLE="true")
-        self.service = _start(cmd, self.dir / "viceroy.log", cwd=self.dir, env=env)
+        self.service = procs.start(cmd, self.dir / "viceroy.log", cwd=self.dir, env=env)
         deadline = time.monotonic() + SERVICE_START_TIMEOUT
         while time.monotonic() < deadline:
             if self.service.poll() is not None:

@@ -80,6 +80,16 @@ def post_json(url, path, obj, **kw):
     return request(url, "POST", path, body, {"Content-Type": "application/json"}, **kw)
 
 
+def post_ok(url, room, sender, text, kind="form"):
+    """Posts a message (as a form, or kind="json") that must be accepted: 200 with JSON.
+    Returns the stored message."""
+    post = post_form if kind == "form" else post_json
+    r = post(url, f"/rooms/{room}/messages/", {"from": sender, "text": text})
+    assert r.status == 200, r
+    assert r.media_type == "application/json", r
+    return r.json()
+
+
 class SSEClient:
     """Reads a text/event-stream in a background thread and records every frame as an
     (event, id, data) tuple; event defaults to "message", id is None when the frame has none.

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from helpers import get, get_json, post_form, post_json, random_room, request
+from helpers import get, get_json, post_form, post_json, post_ok, random_room, request
 from stack import free_port
 
 DATE_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -31,14 +31,6 @@ def history(url, room):
         page = get_json(url, path(room) + f"?before={page[-1]['id']}&limit=100")["messages"]
         out += page
     return out
-
-
-def post_ok(url, room, sender, text, kind="form"):
-    post = post_form if kind == "form" else post_json
-    r = post(url, path(room), {"from": sender, "text": text})
-    assert r.status == 200, r
-    assert r.media_type == "application/json", r
-    return r.json()
 
 
 def assert_error(r, status, code, field=None):

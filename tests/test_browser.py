@@ -19,18 +19,12 @@ from playwright.sync_api import expect, sync_playwright
 
 from browser_helpers import (README_SCREENSHOT, UPDATE_SCREENSHOTS, Tab, launch,
                              screenshot)
-from helpers import get, post_form, random_room, request
+from helpers import get, post_ok, random_room, request
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'")
 TEXT_MAX = 1000
 HTML_ACCEPT = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
-
-
-def post_ok(url, room, sender, text):
-    r = post_form(url, f"/rooms/{room}/messages/", {"from": sender, "text": text})
-    assert r.status == 200, r
-    return r.json()
 
 
 def assert_page_headers(r):

@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from helpers import SSEClient, get, get_json, post_form, random_room
+from helpers import SSEClient, get, get_json, post_form, post_ok, random_room
 from stack import MANIFEST, free_port, grip_signing
 
 LIVE_TIMEOUT = 10
@@ -23,9 +23,8 @@ def events_path(room):
 
 
 def post(url, room, text, sender="ann"):
-    r = post_form(url, f"/rooms/{room}/messages/", {"from": sender, "text": text})
-    assert r.status == 200, r
-    return r.json()
+    """helpers.post_ok in the order these tests read: text first, one sender."""
+    return post_ok(url, room, sender, text)
 
 
 def messages(frames):

@@ -1,0 +1,120 @@
+"""CLI: scripts/bench runs `python -m bench` with the venv's python (stack.py needs tomli_w)
+and scripts/ plus scripts/bench.d on PYTHONPATH. The order of scenarios is here; what each
+measures is in scenarios.py, the table in report.py."""
+
+import argparse
+import asyncio
+import contextlib
+import os
+import platform
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import stack as stackmod
+
+from . import log
+from .report import render
+from .results import FANOUT_LIKE, Params, Run
+from .scenarios import Scenarios
+from .viceroy_log import ViceroyLog
+
+SHAPED_RATE = 1_000_000  # deliveries/s: the shaper-on mode, as the bench measured before
+OPEN_FILES = 8192  # 1,000 subscribers per path, three paths, plus the servers' side
+
+
+def message_rate(text):
+    return FANOUT_LIKE if text == "off" else int(text)
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(prog="scripts/bench", description="edge-chat benchmark (see scripts/bench)")
+    ap.add_argument("--quick", action="store_true", help="small run: 1 repetition, fewer requests")
+    ap.add_argument("--keep", action="store_true", help="keep each stack's directory (logs)")
+    ap.add_argument("--message-rate", type=message_rate, action="append", metavar="off|N",
+                    help="Pushpin publish shaper for the delivery rows: 'off' (message_rate unset, as "
+                         f"Fanout) or N deliveries/s; repeatable (default: off and {SHAPED_RATE})")
+    args = ap.parse_args(argv)
+    args.message_rate = args.message_rate or [FANOUT_LIKE, SHAPED_RATE]
+    return args
+
+
+def run(params, keep):
+    workdir = Path(tempfile.mkdtemp(prefix="edge-chat-bench-"))
+    started, load0 = time.monotonic(), os.getloadavg()
+    vlog, hello_log = ViceroyLog(), ViceroyLog()
+    sc = Scenarios(params, workdir, vlog, keep)
+    try:
+        log("bench: sizes")
+        sizes = sc.sizes()
+        log("bench: history GET interleaved with floor (a), the hello-world service; KV operations")
+        history, hello_conc, kv = sc.history(hello_log)
+        log(f"bench: POST sequential ({params.reps} fresh stacks × {params.seq_posts})")
+        post_seq = sc.post_sequential()
+        conc = f"{params.posters} concurrent posters × {params.posts_each}"
+        log(f"bench: POST {conc}, one room ({params.reps} fresh stacks)")
+        post_conc = sc.post_concurrent(room_each=False)
+        log(f"bench: POST {conc}, a room each ({params.reps} fresh stacks)")
+        post_conc_rooms = sc.post_concurrent(room_each=True)
+        delivery = [sc.delivery(rate) for rate in params.message_rates]
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return Run(params, sizes, history, hello_conc, kv, post_seq, post_conc, post_conc_rooms, delivery,
+               vlog, hello_log, (load0, os.getloadavg()), time.monotonic() - started)
+
+
+def machine():
+    model = "?"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    mem = "?"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    return f"{os.cpu_count()} CPUs ({model}), {mem} RAM, Linux {platform.release()}"
+
+
+def versions():
+    def out(cmd):
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=20)
+            return (r.stdout or r.stderr).strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.TimeoutExpired):
+            return "?"
+    return {"viceroy": out([str(stackmod.VICEROY), "--version"]),
+            "fastly": out([str(stackmod.FASTLY_CLI), "version"]),
+            "pushpin": out(["pushpin", "--version"]),
+            "python": f"Python {platform.python_version()} asyncio ({type(asyncio.new_event_loop()).__name__})"}
+
+
+def main(argv=None):
+    args = parse_args(argv)
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, interrupt)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < OPEN_FILES:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, OPEN_FILES), hard))
+    try:
+        result = run(Params.of(args.quick, args.message_rate), args.keep)
+    except KeyboardInterrupt:
+        log("bench: interrupted")
+        return 130
+    print(render(result, machine(), versions()), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

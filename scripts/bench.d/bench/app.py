@@ -1,0 +1,47 @@
+"""edge-chat as the bench drives it: fresh app stacks (scripts/stack.py, the one local-stack
+implementation) and the requests every scenario sends."""
+
+import contextlib
+import json
+import uuid
+
+import stack as stackmod
+
+from . import APP_WASM, log
+from .http import build_request
+from .viceroy_log import app_classifier
+
+PAD = "x" * 60  # message text padding: ~150-byte events, like a short chat line
+
+
+def room():
+    return f"bench-{uuid.uuid4().hex[:10]}"
+
+
+def post_body(n):
+    return json.dumps({"from": "bench", "text": f"bench message {n} {PAD}"}).encode()
+
+
+def post_raw(port, room_id, n):
+    return build_request("POST", f"/rooms/{room_id}/messages/", port, post_body(n),
+                         {"Content-Type": "application/json"})
+
+
+@contextlib.contextmanager
+def app_stack(vlog, keep, message_rate=None):
+    """A fresh stack (empty KV) for the release wasm; its viceroy.log goes into vlog."""
+    s = stackmod.Stack(APP_WASM, message_rate=message_rate, keep_dir=keep)
+    s.start()
+    try:
+        yield s
+    finally:
+        if s.dir:
+            vlog.add(s.dir / "viceroy.log", app_classifier(s.pushpin_port))
+            if keep:
+                log(f"  (stack dir kept: {s.dir})")
+        s.stop()
+
+
+def sessions_of(s):
+    """The stack's server processes by session id, for CPU accounting (measure.py)."""
+    return {"app pushpin": [s.pushpin.pid], "viceroy": [s.service.pid]}
