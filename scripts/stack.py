@@ -118,6 +118,10 @@ def local_manifest(port, publish_url, config=None, manifest=MANIFEST):
         # host that matches the stack keeps logs from pointing at the wrong port.
         contents["publish_url"] = urlunsplit(urlsplit(contents["publish_url"])
                                              ._replace(netloc=urlsplit(publish_url).netloc))
+    if "rp_origins" in contents:
+        # Passkeys are bound to the page's origin: the one this stack serves, on localhost
+        # (browsers refuse an IP address as RP ID).
+        contents["rp_origins"] = f"http://localhost:{port}"
     for key, value in (config or {}).items():
         contents[key] = str(value)
     for section in ("kv_stores", "secret_stores", "config_stores"):
@@ -359,6 +363,7 @@ def main(argv=None):
         t0 = time.monotonic()
         stack.start()
         print(f"edge-chat is running at {stack.url}\n"
+              f"Passkeys need a host name, not an IP: open http://localhost:{stack.port}\n"
               f"(Pushpin {stack.pushpin_port}, publish {stack.publish_port}, started in "
               f"{time.monotonic() - t0:.1f}s, logs in {stack.dir}; Ctrl-C stops)", flush=True)
         # Echo the service log so the terminal shows requests and guest logging.

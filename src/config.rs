@@ -8,6 +8,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use fastly::config_store::ConfigStore;
@@ -17,8 +18,13 @@ pub const CONFIG_STORE: &str = "edge_chat_config";
 pub const SECRET_STORE: &str = "edge_chat_secrets";
 
 /// Defaults for keys the Config Store does not set.
-const DEFAULT_KEEP_ALIVE_SECS: u32 = 20;
+const DEFAULT_KEEP_ALIVE_SECS: u64 = 20;
 const DEFAULT_RETENTION_DAYS: u64 = 30;
+const DEFAULT_SESSION_HOURS: u64 = 24;
+const DEFAULT_CHALLENGE_SECS: u64 = 300;
+const DEFAULT_RP_NAME: &str = "edge-chat";
+/// Shortest `session_key` accepted: HS256 wants at least as many bytes as its output.
+const SESSION_KEY_MIN: usize = 32;
 const DEFAULT_PUBLISH_URL: &str = "https://api.fastly.com/service/{service_id}/publish/";
 const DEFAULT_GRIP_ISS: &str = "fastly:{service_id}";
 
@@ -26,6 +32,15 @@ pub struct Config {
     store: Option<ConfigStore>,
     /// Values already read in this request (`None`: not set).
     read: RefCell<HashMap<&'static str, Option<String>>>,
+}
+
+/// Who may read and post.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMode {
+    /// Signed-in people (passkeys) and API keys only; a message is from its poster.
+    Passkey,
+    /// The Django demo's contract: anyone reads and posts under any nickname.
+    Open,
 }
 
 /// How Fanout (or Pushpin) signs its call-backs.
@@ -106,26 +121,27 @@ impl Config {
         }
     }
 
+    /// A whole number from `range`, or `default` when unset or out of range.
+    fn number(&self, key: &'static str, range: RangeInclusive<u64>, default: u64) -> u64 {
+        self.get(key)
+            .and_then(|v| v.trim().parse().ok())
+            .filter(|n| range.contains(n))
+            .unwrap_or(default)
+    }
+
     /// Idle seconds before Fanout sends an SSE keep-alive (`keep_alive_secs`).
     pub fn keep_alive_secs(&self) -> u32 {
-        self.get("keep_alive_secs")
-            .and_then(|v| v.trim().parse().ok())
-            .filter(|s| (1..=3600).contains(s))
-            .unwrap_or(DEFAULT_KEEP_ALIVE_SECS)
+        self.number("keep_alive_secs", 1..=3600, DEFAULT_KEEP_ALIVE_SECS) as u32
     }
 
     /// How long messages live in KV (`retention_days`).
     pub fn retention(&self) -> Duration {
-        let days = self
-            .get("retention_days")
-            .and_then(|v| v.trim().parse().ok())
-            .filter(|d| (1..=3650).contains(d))
-            .unwrap_or(DEFAULT_RETENTION_DAYS);
+        let days = self.number("retention_days", 1..=3650, DEFAULT_RETENTION_DAYS);
         Duration::from_secs(days * 24 * 3600)
     }
 
-    /// Origins besides the service's own that may send unsafe requests (`rp_origins`,
-    /// comma-separated, e.g. `https://chat.example.com`).
+    /// Origins besides the service's own that may send unsafe requests and run passkey
+    /// ceremonies (`rp_origins`, comma-separated, e.g. `https://chat.example.com`).
     pub fn allowed_origins(&self) -> Vec<String> {
         self.get("rp_origins")
             .map(|list| {
@@ -135,6 +151,52 @@ impl Config {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Who may use the chat (`auth_mode`): `passkey` (the default) or `open`.
+    pub fn auth_mode(&self) -> AuthMode {
+        match self.get("auth_mode").as_deref().map(str::trim) {
+            Some("open") => AuthMode::Open,
+            Some("passkey") | None => AuthMode::Passkey,
+            Some(other) => {
+                log::error!("unknown auth_mode {other:?}; requiring passkeys");
+                AuthMode::Passkey
+            }
+        }
+    }
+
+    /// The WebAuthn relying party id (`rp_id`): the site's domain. Unset, the host the
+    /// request came to (without its port) serves.
+    pub fn rp_id(&self, request_host: &str) -> String {
+        self.get("rp_id")
+            .map(|id| id.trim().to_owned())
+            .unwrap_or_else(|| request_host.to_owned())
+    }
+
+    /// The name passkey managers show for this site (`rp_name`).
+    pub fn rp_name(&self) -> String {
+        self.get("rp_name")
+            .unwrap_or_else(|| DEFAULT_RP_NAME.into())
+    }
+
+    /// How long a sign-in lasts (`session_hours`).
+    pub fn session_lifetime(&self) -> Duration {
+        let hours = self.number("session_hours", 1..=24 * 365, DEFAULT_SESSION_HOURS);
+        Duration::from_secs(hours * 3600)
+    }
+
+    /// How long a passkey ceremony's challenge may be answered (`challenge_secs`; the
+    /// tests shorten it to see a late answer refused).
+    pub fn challenge_lifetime(&self) -> Duration {
+        Duration::from_secs(self.number("challenge_secs", 1..=600, DEFAULT_CHALLENGE_SECS))
+    }
+
+    /// The key session tokens are signed with (secret `session_key`), never anything a
+    /// browser could learn. `None` refuses every session: no key, no sign-in.
+    pub fn session_key(&self) -> Option<Vec<u8>> {
+        secret("session_key")
+            .map(String::into_bytes)
+            .filter(|k| k.len() >= SESSION_KEY_MIN)
     }
 
     /// CSP `frame-ancestors` for HTML pages (`frame_ancestors`).

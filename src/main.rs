@@ -10,6 +10,7 @@
 
 mod auth;
 mod config;
+mod headers;
 mod http;
 mod live;
 mod model;

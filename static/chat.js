@@ -8,7 +8,7 @@
 //   composer posts the form fields `from` and `text`, keeps the text until it is stored.
 
 import {
-  nick, lastRoom, length, messageElement, refreshTime, FROM_MAX, TEXT_MAX,
+  nick, lastRoom, length, messageElement, refreshTime, wireSignOut, FROM_MAX, TEXT_MAX,
 } from './lib.js';
 
 const $ = (id) => document.getElementById(id);
@@ -27,6 +27,8 @@ const sendError = $('send-error');
 const nickForm = $('nick-form');
 const older = $('older');
 const jump = $('jump');
+/** Passkey mode: the page is for the signed-in person, who every message is from. */
+const signedIn = chat.dataset.auth === 'passkey';
 
 /** Newest id received from the stream (or rendered by the server): where a new
  * stream resumes. Messages we only know from our own POST do not move it. */
@@ -39,7 +41,7 @@ let me = '';
 
 function setNick(name) {
   me = name;
-  nick(name);
+  if (!signedIn) nick(name);
   $('me').textContent = name;
   $('who').hidden = false;
   nickForm.hidden = true;
@@ -64,7 +66,13 @@ nickForm.addEventListener('submit', (event) => {
   setNick(name);
   input.focus();
 });
-$('rename').addEventListener('click', askNick);
+$('rename')?.addEventListener('click', askNick);
+wireSignOut();
+
+/** A signed-in page whose session has ended goes back through the sign-in page. */
+function toSignIn() {
+  location.assign(`/?next=${encodeURIComponent(location.pathname)}`);
+}
 
 // ------------------------------------------------------------------ the log
 
@@ -240,6 +248,10 @@ function retry() {
     setStatus('offline');
     return;
   }
+  // EventSource hides the status of a refused stream: ask whether the session ended.
+  if (signedIn && failures >= 2) {
+    fetch('/auth/me').then((res) => { if (res.status === 401) toSignIn(); }, () => {});
+  }
   setStatus('reconnecting');
   const ceiling = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (failures - 1));
   retryTimer = setTimeout(connect, ceiling / 2 + Math.random() * ceiling / 2);
@@ -320,6 +332,10 @@ composer.addEventListener('submit', async (event) => {
         message = `The server answered ${res.status}.`;
         try { message = (await res.json()).message || message; } catch {}
       }
+      if (res?.status === 401 && signedIn) {
+        toSignIn();
+        return;
+      }
       // 4xx: the message itself was refused; retrying would not help.
       const retriable = !res || res.status >= 500;
       if (!retriable || attempt >= SEND_RETRIES_MS.length) {
@@ -343,7 +359,7 @@ composer.addEventListener('submit', async (event) => {
 
 {
   const fromUrl = new URLSearchParams(location.search).get('user')?.trim();
-  const known = fromUrl || nick();
+  const known = signedIn ? $('me').textContent : fromUrl || nick();
   if (known && [...known].length <= FROM_MAX) setNick(known); else askNick();
   lastRoom(room);
   updateCount();

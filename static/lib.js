@@ -108,3 +108,33 @@ export function messageElement(m, me) {
   li.append(meta, text);
   return li;
 }
+
+// ------------------------------------------------------------------ accounts
+
+/** JSON to or from the API; a refusal throws an Error carrying the server's sentence. */
+export async function api(path, { method = 'GET', body } = {}) {
+  const init = { method, headers: {} };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  const res = await fetch(path, init);
+  const data = res.status === 204 ? null : await res.json().catch(() => null);
+  if (!res.ok) {
+    const error = new Error(data?.message || `The server answered ${res.status}.`);
+    error.status = res.status;
+    throw error;
+  }
+  return data;
+}
+
+/** Every "sign out" button on the page ends the session and goes to the front door. */
+export function wireSignOut() {
+  for (const button of document.querySelectorAll('#sign-out')) {
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      try { await api('/auth/logout', { method: 'POST' }); } catch {}
+      location.assign('/');
+    });
+  }
+}

@@ -1,7 +1,8 @@
 """End-to-end fixtures: the real local stack (Pushpin + Viceroy) from scripts/stack.py.
 
-`stack` is one shared stack for the session (default config); tests keep out of each other's
-way by using their own random rooms. `make_stack(**kwargs)` starts a private stack (custom
+`stack` is one shared stack for the session (default config, in open mode); tests keep out
+of each other's way by using their own random rooms. `passkey_stack` is a shared one in
+passkey mode (accounts, sessions, API keys). `make_stack(**kwargs)` starts a private stack (custom
 config, dead publish port, ...) that is stopped after the test. The wasm is
 target/wasm32-wasip1/release/edge-chat.wasm unless EDGE_CHAT_WASM says otherwise.
 """
@@ -25,10 +26,12 @@ WASM = Path(os.environ.get("EDGE_CHAT_WASM", ROOT / "target/wasm32-wasip1/releas
 _running = []
 
 
-def _start(**kwargs):
+def _start(config=None, **kwargs):
+    """A stack in open mode (the Django contract every older test was written for)
+    unless the config asks for passkeys."""
     if not WASM.exists():
         pytest.exit(f"{WASM} not found: run `cargo build --release` (or set EDGE_CHAT_WASM)", returncode=1)
-    s = Stack(WASM, **kwargs)
+    s = Stack(WASM, config={"auth_mode": "open", **(config or {})}, **kwargs)
     _running.append(s)
     try:
         return s.start()
@@ -51,6 +54,16 @@ def stack():
         s = _start()
     except StackError as e:
         # Every test would fail the same way, each repeating the logs: stop once instead.
+        pytest.exit(f"the local stack did not start: {e}", returncode=1)
+    yield s
+    _stop(s)
+
+
+@pytest.fixture(scope="session")
+def passkey_stack():
+    try:
+        s = _start(config={"auth_mode": "passkey"})
+    except StackError as e:
         pytest.exit(f"the local stack did not start: {e}", returncode=1)
     yield s
     _stop(s)

@@ -105,6 +105,15 @@ def raw_exchange(port, data, timeout=10):
     return out
 
 
+def guest_panics(stack):
+    """Panics of the service's own code in the stack's Viceroy log. Viceroy's own threads
+    also panic on some malformed traffic (tests/test_fuzz.py sends it to this stack too);
+    those are Viceroy's, not the service's."""
+    log = (stack.dir / "viceroy.log").read_text(errors="replace")
+    return [line for line in log.splitlines()
+            if " panicked at " in line and "viceroy-lib" not in line]
+
+
 def test_an_asterisk_form_request_is_400_json_not_a_panic(stack):
     port = stack.port
     for method in (b"GET", b"POST", b"OPTIONS"):
@@ -114,7 +123,7 @@ def test_an_asterisk_form_request_is_400_json_not_a_panic(stack):
         assert head.startswith(b"HTTP/1.1 400 "), raw[:400]
         assert b"content-type: application/json" in head.lower(), head
         assert json.loads(body)["error"] == "bad_request", body
-    assert "panicked" not in (stack.dir / "viceroy.log").read_text(errors="replace")
+    assert guest_panics(stack) == []
     assert get_json(stack.url, path("lobby"))["messages"], "the service still answers"
 
 

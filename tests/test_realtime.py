@@ -208,7 +208,11 @@ def grip_link_target(resp):
 def test_recovery_pages_move_forward_until_the_head_then_hold(stack, room, signing):
     """Issue 9's reproduction: Fanout recovering a hold at id 10 follows each page's link
     still sending its old Grip-Last. Every hop must move on: 11..110, 111..210, 211..250,
-    then a hold at 250, never the first page again."""
+    ending on the room's recovery link at 250, never the first page again.
+
+    Each page of a held stream's recovery is itself a hold at its last id, with the next
+    page's link to fetch at once (timeout=0): a page without a hold crashes Pushpin 1.36's
+    handler while publishes queue for the stream (see live::backlog)."""
     for n in range(250):
         post(stack.url, room, f"m{n + 1}")
     iss, key = signing
@@ -216,18 +220,37 @@ def test_recovery_pages_move_forward_until_the_head_then_hold(stack, room, signi
                "Grip-Last": f"room-{room}; last-id=10"}
     target = events_path(room) + "?link=next&recover=true"
     pages = []
-    for _ in range(6):  # bounded: 3 pages and a hold are expected
+    for _ in range(6):  # bounded: 3 pages are expected
         r = get(stack.url, target, headers=headers)
         assert r.status == 200, r
         assert not r.text.startswith("event: stream-open"), "a link continues an open stream"
         ids = [int(line[4:]) for line in r.text.splitlines() if line.startswith("id: ")]
-        pages.append((ids[0], ids[-1], len(ids)) if ids else None)
-        if "Grip-Hold" in r.headers:
-            break
+        assert ids == list(range(ids[0], ids[-1] + 1)), ids
+        pages.append((ids[0], ids[-1], len(ids)))
+        assert r.headers["Grip-Hold"] == "stream"
+        assert r.headers["Grip-Channel"] == f"room-{room}; prev-id={ids[-1]}"
         target = grip_link_target(r)
+        if "recover=true" in target:
+            break
+        assert r.headers["Grip-Link"].endswith("; rel=next; timeout=0"), r.headers
+        assert target.startswith(events_path(room) + f"next/{ids[-1]}/"), target
     assert pages == [(11, 110, 100), (111, 210, 100), (211, 250, 40)], pages
-    assert r.headers["Grip-Channel"] == f"room-{room}; prev-id=250"
-    assert "recover=true" in grip_link_target(r)
+    assert "timeout" not in r.headers["Grip-Link"], "at the head, recover only on a gap"
+
+
+def test_a_resume_page_position_is_in_its_path(stack, room, signing):
+    """Pushpin shares one fetch of a next link among streams asking for the same path and
+    Grip-Last, whatever their queries: a client's cut backlog links to a path of its own."""
+    for n in range(130):
+        post(stack.url, room, f"m{n + 1}")
+    iss, key = signing
+    token = hs256({"iss": iss, "exp": int(time.time()) + 300}, key)
+    r = get(stack.url, events_path(room), headers={"Grip-Sig": token, "Last-Event-ID": "5"})
+    assert "Grip-Hold" not in r.headers, "a new stream pages before it holds"
+    assert grip_link_target(r) == events_path(room) + "next/105/?link=next"
+    r = get(stack.url, grip_link_target(r), headers={"Grip-Sig": token})
+    ids = [int(line[4:]) for line in r.text.splitlines() if line.startswith("id: ")]
+    assert ids == list(range(106, 131)) and r.headers["Grip-Hold"] == "stream"
 
 
 # ------------------------------------------------------------------ failures

@@ -1,9 +1,111 @@
 //! Who may do what.
 //!
+//! * `webauthn`: verifying passkey ceremonies (WebAuthn Level 3, pure functions).
+//! * `ceremony`: the options a browser needs to create or use a passkey.
+//! * `session`: the signed cookie a passkey sign-in sets (no KV read to check).
+//! * `api_key`: bearer keys for programs, stored hashed (one KV read to check).
 //! * `grip_sig`: only Fanout's signed call-backs get GRIP instructions.
 //! * `csrf`: a page on another site cannot make a visitor's browser change anything here.
+//!
+//! `identify` turns a request's credentials into a [`Principal`], or says why they are
+//! refused; what a principal may then do is the handlers' business.
 
+pub mod api_key;
+pub mod ceremony;
 pub mod csrf;
 pub mod grip_sig;
 #[cfg(test)]
 mod props;
+pub mod session;
+pub mod webauthn;
+
+use fastly::Request;
+use fastly::http::header;
+
+use crate::config::Config;
+use crate::store::{Accounts, StoreError};
+use crate::timing::KvMeter;
+
+use self::session::Session;
+use crate::headers::HeaderText;
+
+/// Someone the service knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: String,
+    pub name: String,
+    pub via: Via,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Via {
+    /// A browser's session cookie.
+    Session,
+    /// `Authorization: Bearer <key>`, one of the user's API keys.
+    ApiKey,
+}
+
+/// Why the credentials a request carries are not accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// A bearer key that is unknown or revoked: refused at once, never ignored.
+    BadKey,
+    Store(StoreError),
+}
+
+/// Whether the request came over https (production), which decides the cookie's name
+/// and attributes.
+pub fn is_secure(req: &Request) -> bool {
+    req.get_url().scheme() == "https"
+}
+
+/// Who is asking: a bearer API key if one is presented (one KV lookup), else a valid
+/// session cookie (no KV), else nobody.
+pub fn identify(
+    req: &Request,
+    config: &Config,
+    meter: &KvMeter,
+) -> Result<Option<Principal>, Refused> {
+    if let Some(presented) = bearer(req) {
+        let owner = api_key::checked_hash(presented)
+            .map(|hash| {
+                Accounts::open(meter)
+                    .and_then(|accounts| accounts.api_key(&hash))
+                    .map_err(Refused::Store)
+            })
+            .transpose()?
+            .flatten()
+            .ok_or(Refused::BadKey)?;
+        return Ok(Some(Principal {
+            user_id: owner.user_id,
+            name: owner.name,
+            via: Via::ApiKey,
+        }));
+    }
+    Ok(session_of(req, config).map(|s| Principal {
+        user_id: s.user_id,
+        name: s.name,
+        via: Via::Session,
+    }))
+}
+
+/// The valid session in the request's cookie, if any.
+pub fn session_of(req: &Request, config: &Config) -> Option<Session> {
+    let key = config.session_key()?;
+    let cookies = req.header_text(header::COOKIE)?;
+    session::verify(&key, session::token_in(cookies, is_secure(req))?)
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+fn bearer(req: &Request) -> Option<&str> {
+    let value = req.header_text(header::AUTHORIZATION)?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// `N` random bytes from the host's entropy source.
+pub fn random<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).expect("the host's random source is always available");
+    bytes
+}

@@ -3,8 +3,11 @@
 use std::io::Read;
 
 use fastly::Request;
+use fastly::http::header;
+use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
+use crate::headers::HeaderText;
 use crate::model::parse_id;
 
 /// Largest request body accepted, in bytes.
@@ -24,6 +27,20 @@ pub fn read_body(req: &mut Request) -> Result<Vec<u8>, ApiError> {
         return Err(ApiError::payload_too_large(BODY_MAX));
     }
     Ok(body)
+}
+
+/// A JSON body (`Content-Type: application/json`) as `T`.
+pub fn read_json<T: DeserializeOwned>(req: &mut Request) -> Result<T, ApiError> {
+    let is_json = req
+        .header_text(header::CONTENT_TYPE)
+        .and_then(|ct| ct.split(';').next())
+        .is_some_and(|mt| mt.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(ApiError::unsupported_media_type());
+    }
+    let body = read_body(req)?;
+    serde_json::from_slice(&body)
+        .map_err(|e| ApiError::invalid_body(format!("The body is not the JSON expected: {e}.")))
 }
 
 /// `application/x-www-form-urlencoded` pairs, percent- and `+`-decoded.
@@ -51,6 +68,15 @@ pub fn query_pairs(req: &Request) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+/// A query parameter, percent-decoded; repeated, the last non-empty one wins (as in
+/// django-eventstream, where a reconnecting client appends its `lastEventId`).
+pub fn query_param(req: &Request, name: &str) -> Option<String> {
+    let pairs = query_pairs(req);
+    let mut values = pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v);
+    let last = values.clone().next_back()?;
+    Some(values.rfind(|v| !v.is_empty()).unwrap_or(last).clone())
+}
+
 /// An optional positive integer query parameter within `min ..= max`.
 pub fn query_number(
     req: &Request,
@@ -58,10 +84,10 @@ pub fn query_number(
     min: u64,
     max: u64,
 ) -> Result<Option<u64>, ApiError> {
-    let Some(raw) = req.get_query_parameter(name) else {
+    let Some(raw) = query_param(req, name) else {
         return Ok(None);
     };
-    parse_id(raw)
+    parse_id(&raw)
         .filter(|n| (min..=max).contains(n))
         .map(Some)
         .ok_or_else(|| {

@@ -57,6 +57,21 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
 
+    /// 401: nobody (valid) is signed in; the body says how to become someone.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    /// 409: the request conflicts with what is stored (a taken name, a last passkey).
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", message)
+    }
+
+    /// 400: a passkey response (or its challenge) does not check out.
+    pub fn passkey_rejected(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "passkey_rejected", message)
+    }
+
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "forbidden", message)
     }

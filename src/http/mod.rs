@@ -8,6 +8,7 @@
 //!
 //! The config is opened once per request here and handed down.
 
+mod access;
 pub mod api;
 mod body;
 pub mod client;
@@ -22,11 +23,12 @@ use fastly::{Request, Response};
 use self::body::query_pairs;
 use self::error::ApiError;
 use self::routes::Route;
-use crate::auth::csrf;
-use crate::config::Config;
+use crate::auth::{self, csrf};
+use crate::config::{AuthMode, Config};
+use crate::headers::HeaderText;
 use crate::model::RoomId;
 use crate::timing::KvMeter;
-use crate::web::{self, assets};
+use crate::web::{self, Identity, assets};
 
 pub fn serve(req: Request) {
     let meter = KvMeter::default();
@@ -38,7 +40,14 @@ pub fn serve(req: Request) {
     let path = req.get_path().to_owned();
     match Route::parse(&path) {
         Route::Messages(room) => api::messages::serve(req, room, &config, &meter),
-        Route::Events(room) => api::events::serve(req, room, &config, &meter),
+        Route::Events(room, page) => api::events::serve(req, room, page, &config, &meter),
+        Route::Auth(route) => {
+            let answer = match config.auth_mode() {
+                AuthMode::Passkey => api::auth::serve(req, route, &config, &meter),
+                AuthMode::Open => Err(ApiError::not_found()),
+            };
+            send(answer, &meter)
+        }
         Route::ApiNotFound => send(Err(ApiError::not_found()), &meter),
         page => send(Ok(pages(&req, page, &config, &meter)), &meter),
     }
@@ -56,19 +65,32 @@ fn pages(req: &Request, route: Route, config: &Config, meter: &KvMeter) -> Respo
     if !matches!(*req.get_method(), Method::GET | Method::HEAD) {
         return web::method_not_allowed(config);
     }
-    match route {
-        Route::Join => web::join(&query_pairs(req), config),
-        Route::Robots => assets::respond(req, assets::get("robots.txt"), false),
-        Route::Chat(raw) => match RoomId::parse(raw) {
-            Ok(room) => {
-                let query = query_pairs(req);
-                let user = query
-                    .iter()
-                    .find(|(k, _)| k == "user")
-                    .map(|(_, v)| v.as_str());
-                web::chat(&room, user, config, meter)
+    let query = query_pairs(req);
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    // Pages are for browsers: in passkey mode they go by the session cookie alone.
+    let session = match config.auth_mode() {
+        AuthMode::Passkey => Some(auth::session_of(req, config)),
+        AuthMode::Open => None,
+    };
+    match (route, session) {
+        (Route::Join, None) => web::join(&query, config),
+        (Route::Join, Some(Some(me))) => web::pick_room(&me.name, &query, config),
+        (Route::Join, Some(None)) => web::sign_in(param("next"), config),
+        (Route::Account, Some(Some(me))) => web::account(&me.name, config),
+        (Route::Account, Some(None)) => web::to_sign_in("/account", config),
+        (Route::Robots, _) => assets::respond(req, assets::get("robots.txt"), false),
+        (Route::Chat(raw), session) => match (RoomId::parse(raw), session) {
+            (Ok(room), None) => web::chat(&room, Identity::Nickname(param("user")), config, meter),
+            (Ok(room), Some(Some(me))) => {
+                web::chat(&room, Identity::SignedIn(&me.name), config, meter)
             }
-            Err(_) => web::not_found(req.get_path(), config),
+            (Ok(room), Some(None)) => web::to_sign_in(&format!("/{room}"), config),
+            (Err(_), _) => web::not_found(req.get_path(), config),
         },
         _ if !accepts_html(req) => ApiError::not_found().into_response(),
         _ => web::not_found(req.get_path(), config),
@@ -77,7 +99,7 @@ fn pages(req: &Request, route: Route, config: &Config, meter: &KvMeter) -> Respo
 
 /// Whether the client reads HTML: browsers say so in `Accept` when they navigate.
 fn accepts_html(req: &Request) -> bool {
-    req.get_header_str(header::ACCEPT)
+    req.header_text(header::ACCEPT)
         .is_some_and(|accept| accept.contains("text/html"))
 }
 
@@ -91,8 +113,8 @@ fn is_cross_site(req: &Request, config: &Config) -> bool {
     let own_origin = req.get_url().origin().ascii_serialization();
     csrf::is_cross_site(
         req.get_method(),
-        req.get_header_str(header::ORIGIN),
-        req.get_header_str("Sec-Fetch-Site"),
+        req.header_text(header::ORIGIN),
+        req.header_text("Sec-Fetch-Site"),
         &own_origin,
         &config.allowed_origins(),
     )
@@ -101,8 +123,8 @@ fn is_cross_site(req: &Request, config: &Config) -> bool {
 /// The one place responses leave: every one says what its type is (`nosniff`) and what
 /// it cost in KV operations.
 pub fn send(result: Result<Response, ApiError>, meter: &KvMeter) {
-    let resp = result.unwrap_or_else(ApiError::into_response);
-    resp.with_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
-        .with_header("Server-Timing", meter.server_timing())
-        .send_to_client();
+    let mut resp = result.unwrap_or_else(ApiError::into_response);
+    resp.set_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    resp.set_header("Server-Timing", meter.server_timing());
+    resp.send_to_client();
 }

@@ -3,7 +3,18 @@
 
 use proptest::prelude::*;
 
-use super::api::messages::draft_from_body;
+use super::api::messages::PostFields;
+use super::error::ApiError;
+use crate::model::Draft;
+
+/// What an open-mode POST of this body would store.
+fn draft_from_body(content_type: Option<&str>, body: &[u8]) -> Result<Draft, ApiError> {
+    let fields = PostFields::from_body(content_type, body)?;
+    Ok(Draft::parse(
+        fields.from.as_deref(),
+        fields.text.as_deref(),
+    )?)
+}
 use super::body::parse_form;
 
 fn form_encode(pairs: &[(String, String)]) -> String {

@@ -10,10 +10,15 @@ const RESERVED: &[&str] = &["favicon.ico", "robots.txt"];
 pub enum Route<'a> {
     /// `/rooms/{room}/messages/`: history and posts.
     Messages(&'a str),
-    /// `/rooms/{room}/events/`: the live stream.
-    Events(&'a str),
-    /// Anything else under `/rooms/`: a JSON 404.
+    /// `/rooms/{room}/events/`: the live stream; with `next/{id}/` after it, the page of
+    /// a cut backlog that starts after `id` (the links Fanout follows, see `events_page_path`).
+    Events(&'a str, Option<&'a str>),
+    /// `/auth/...`: passkey ceremonies, the session, passkeys and API keys.
+    Auth(AuthRoute<'a>),
+    /// Anything else under `/rooms/` or `/auth/`: a JSON 404.
     ApiNotFound,
+    /// `/account`: your passkeys and API keys.
+    Account,
     /// `/`: the join page.
     Join,
     /// `/robots.txt`
@@ -26,17 +31,73 @@ pub enum Route<'a> {
     NotFound,
 }
 
+/// The endpoints under `/auth/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthRoute<'a> {
+    RegisterOptions,
+    RegisterVerify,
+    LoginOptions,
+    LoginVerify,
+    Logout,
+    Me,
+    PasskeyOptions,
+    PasskeyVerify,
+    /// `/auth/passkeys/{credential id}`
+    Passkey(&'a str),
+    ApiKeys,
+    /// `/auth/api-keys/{key id}`
+    ApiKey(&'a str),
+}
+
+impl<'a> AuthRoute<'a> {
+    fn parse(rest: &'a str) -> Option<Self> {
+        Some(match rest {
+            "register/options" => AuthRoute::RegisterOptions,
+            "register/verify" => AuthRoute::RegisterVerify,
+            "login/options" => AuthRoute::LoginOptions,
+            "login/verify" => AuthRoute::LoginVerify,
+            "logout" => AuthRoute::Logout,
+            "me" => AuthRoute::Me,
+            "passkeys/options" => AuthRoute::PasskeyOptions,
+            "passkeys/verify" => AuthRoute::PasskeyVerify,
+            "api-keys" => AuthRoute::ApiKeys,
+            _ => {
+                let (kind, id) = rest.split_once('/')?;
+                if id.is_empty() || id.contains('/') {
+                    return None;
+                }
+                match kind {
+                    "passkeys" => AuthRoute::Passkey(id),
+                    "api-keys" => AuthRoute::ApiKey(id),
+                    _ => return None,
+                }
+            }
+        })
+    }
+}
+
 impl<'a> Route<'a> {
     pub fn parse(path: &'a str) -> Self {
+        if let Some(rest) = path.strip_prefix("/auth/") {
+            return AuthRoute::parse(rest).map_or(Route::ApiNotFound, Route::Auth);
+        }
         if let Some(rest) = path.strip_prefix("/rooms/") {
             return match rest.split_once('/') {
                 Some((room, "messages/")) => Route::Messages(room),
-                Some((room, "events/")) => Route::Events(room),
+                Some((room, "events/")) => Route::Events(room, None),
+                Some((room, tail)) => match tail
+                    .strip_prefix("events/next/")
+                    .and_then(|t| t.strip_suffix('/'))
+                {
+                    Some(after) if !after.contains('/') => Route::Events(room, Some(after)),
+                    _ => Route::ApiNotFound,
+                },
                 _ => Route::ApiNotFound,
             };
         }
         match path {
             "/" => Route::Join,
+            "/account" => Route::Account,
             "/robots.txt" => Route::Robots,
             _ if path.starts_with("/static/") => Route::Asset(path),
             _ => match path.strip_prefix('/') {
@@ -53,6 +114,14 @@ pub fn events_path(room: &RoomId) -> String {
     format!("/rooms/{room}/events/")
 }
 
+/// The next page of a cut backlog, after message `after`. The position is in the path,
+/// not the query: Pushpin shares one fetch of a link among every stream asking for the
+/// same path and `Grip-Last`, whatever their queries say, so a position in the query
+/// handed each subscriber someone else's page.
+pub fn events_page_path(room: &RoomId, after: u64) -> String {
+    format!("/rooms/{room}/events/next/{after}/")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,7 +133,15 @@ mod tests {
         }
         parses("/rooms/lobby/messages/", Route::Messages("lobby"));
         parses("/rooms//messages/", Route::Messages(""));
-        parses("/rooms/a.b/events/", Route::Events("a.b"));
+        parses("/rooms/a.b/events/", Route::Events("a.b", None));
+        parses("/rooms/a/events/next/110/", Route::Events("a", Some("110")));
+        for path in [
+            "/rooms/a/events/next/",
+            "/rooms/a/events/next/1",
+            "/rooms/a/events/next/1/2/",
+        ] {
+            parses(path, Route::ApiNotFound);
+        }
         for path in [
             "/rooms/lobby/messages",
             "/rooms/lobby/messages/x",
@@ -73,6 +150,26 @@ mod tests {
         ] {
             parses(path, Route::ApiNotFound);
         }
+        parses(
+            "/auth/register/options",
+            Route::Auth(AuthRoute::RegisterOptions),
+        );
+        parses("/auth/me", Route::Auth(AuthRoute::Me));
+        parses(
+            "/auth/passkeys/abc-_",
+            Route::Auth(AuthRoute::Passkey("abc-_")),
+        );
+        parses("/auth/api-keys/k1", Route::Auth(AuthRoute::ApiKey("k1")));
+        for path in [
+            "/auth/",
+            "/auth/nope",
+            "/auth/passkeys/",
+            "/auth/passkeys/a/b",
+            "/auth/me/",
+        ] {
+            parses(path, Route::ApiNotFound);
+        }
+        parses("/account", Route::Account);
         parses("/", Route::Join);
         parses("/robots.txt", Route::Robots);
         parses("/static/app.css", Route::Asset("/static/app.css"));

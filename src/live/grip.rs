@@ -28,6 +28,8 @@ pub struct Hold<'a> {
     pub keep_alive_secs: u32,
     /// Where Fanout asks for what it missed (with `Grip-Last`) when it sees a gap.
     pub recover_link: String,
+    /// Fetch the link at once rather than on a gap (the backlog was cut short).
+    pub link_now: bool,
 }
 
 impl Hold<'_> {
@@ -45,7 +47,11 @@ impl Hold<'_> {
             ),
         );
         // Pushpin ends a stream whose channel has prev-id but no next link.
-        resp.set_header("Grip-Link", format!("<{}>; rel=next", self.recover_link));
+        let now = if self.link_now { "; timeout=0" } else { "" };
+        resp.set_header(
+            "Grip-Link",
+            format!("<{}>; rel=next{now}", self.recover_link),
+        );
     }
 }
 
@@ -75,6 +81,7 @@ mod tests {
             prev_id: 7,
             keep_alive_secs: 20,
             recover_link: "/rooms/a.b/events/?link=next&recover=true".into(),
+            link_now: false,
         }
         .apply(&mut resp);
         assert_eq!(resp.get_header_str("Grip-Hold"), Some("stream"));

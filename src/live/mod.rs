@@ -7,6 +7,7 @@
 //! * `sse`: Server-Sent Events framing of those events.
 //! * `grip`: the GRIP instructions that make Fanout hold a stream.
 //! * `publish`: items sent to the publish API when something happens in a room.
+//! * `unpublished`: what a POP failed to publish, so the next post sends it too.
 //!
 //! Nothing here knows about routes or HTTP status codes: the `http` layer puts these
 //! pieces together for each transport.
@@ -19,3 +20,4 @@ mod props;
 pub mod publish;
 pub mod resume;
 pub mod sse;
+pub mod unpublished;

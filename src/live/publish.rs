@@ -22,6 +22,7 @@ use serde_json::json;
 use super::grip::channel;
 use super::sse::message_event;
 use crate::config::Config;
+use crate::headers::HeaderText;
 use crate::model::{Message, RoomId};
 
 /// The backend the publish API is reached through (fastly.toml).
@@ -72,11 +73,17 @@ pub fn publish_body(items: &[Item]) -> String {
     json!({ "items": items }).to_string()
 }
 
-/// A publish call in flight: started before the poster's response is sent, finished after.
+/// Items per publish call: a backlog republished after an outage goes in several calls,
+/// each well under Fanout's message size limits (about 200 B a message).
+const ITEMS_PER_CALL: usize = 50;
+
+/// Publish calls in flight: the first is started before the poster's response is sent,
+/// the rest (a republished backlog) follow in order after it.
 pub struct Publish {
     url: String,
     token: Option<String>,
-    body: String,
+    /// One body per call, in id order.
+    bodies: Vec<String>,
     /// What is being published, for log lines (`room/id`).
     what: String,
     pending: Option<PendingRequest>,
@@ -88,18 +95,18 @@ impl Publish {
         let mut publish = Self {
             url: config.publish_url(),
             token: config.publish_token(),
-            body: publish_body(items),
+            bodies: items.chunks(ITEMS_PER_CALL).map(publish_body).collect(),
             what,
             pending: None,
         };
-        publish.pending = publish.send();
+        publish.pending = publish.send(0);
         publish
     }
 
-    fn send(&self) -> Option<PendingRequest> {
+    fn send(&self, call: usize) -> Option<PendingRequest> {
         let mut req = Request::new(Method::POST, &self.url)
             .with_header(header::CONTENT_TYPE, "application/json")
-            .with_body(self.body.clone())
+            .with_body(self.bodies[call].clone())
             .with_pass(true);
         if let Some(token) = &self.token {
             req.set_header("Fastly-Key", token);
@@ -109,14 +116,28 @@ impl Publish {
             .ok()
     }
 
-    /// Waits for the publish, retrying what is worth retrying, and logs a final failure.
-    pub fn finish(mut self) {
+    /// Waits for every call, retrying what is worth retrying; `true` when all of them
+    /// reached the publish API. A failure is logged.
+    pub fn finish(mut self) -> bool {
+        for call in 0..self.bodies.len() {
+            if call > 0 {
+                self.pending = self.send(call);
+            }
+            if !self.finish_call(call) {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn finish_call(&mut self, call: usize) -> bool {
         for (attempt, delay) in RETRY_DELAYS.iter().enumerate() {
             let outcome = self.pending.take().map(PendingRequest::wait);
             let pause = match outcome {
-                Some(Ok(resp)) if resp.get_status().is_success() => return,
+                Some(Ok(resp)) if resp.get_status().is_success() => return true,
                 Some(Ok(resp)) if !is_retriable(resp.get_status()) => {
-                    return self.log_refusal(resp);
+                    self.log_refusal(resp);
+                    return false;
                 }
                 Some(Ok(resp)) => retry_after(&resp).unwrap_or(*delay),
                 Some(Err(e)) => {
@@ -130,14 +151,15 @@ impl Publish {
                 None => *delay,
             };
             std::thread::sleep(pause);
-            self.pending = self.send();
+            self.pending = self.send(call);
         }
         match self.pending.take().map(PendingRequest::wait) {
-            Some(Ok(resp)) if resp.get_status().is_success() => {}
+            Some(Ok(resp)) if resp.get_status().is_success() => return true,
             Some(Ok(resp)) => self.log_refusal(resp),
             Some(Err(e)) => log::error!("publish of {} failed: {e}", self.what),
             None => log::error!("publish of {} could not be sent", self.what),
         }
+        false
     }
 
     fn log_refusal(&self, mut resp: Response) {
@@ -154,11 +176,7 @@ fn is_retriable(status: StatusCode) -> bool {
 
 /// A `Retry-After` in seconds, if present and short enough to wait for.
 fn retry_after(resp: &Response) -> Option<Duration> {
-    let secs: u64 = resp
-        .get_header_str(header::RETRY_AFTER)?
-        .trim()
-        .parse()
-        .ok()?;
+    let secs: u64 = resp.header_text(header::RETRY_AFTER)?.trim().parse().ok()?;
     Some(Duration::from_secs(secs).min(RETRY_AFTER_MAX))
 }
 

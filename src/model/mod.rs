@@ -12,7 +12,7 @@ mod props;
 mod room;
 mod user;
 
-pub use message::{Draft, FROM_MAX, Message, MessageId, TEXT_MAX, parse_id};
+pub use message::{Draft, FROM_MAX, Message, MessageId, TEXT_MAX, format_date, parse_id};
 pub use room::{ROOM_MAX, RoomId};
 pub use user::Nickname;
 

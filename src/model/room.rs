@@ -4,6 +4,8 @@ use super::Invalid;
 
 /// Longest room id (characters), as in the Django demo's `ChatRoom.eid`.
 pub const ROOM_MAX: usize = 64;
+/// Names a room cannot have: the paths of pages and APIs beside `/{room}`.
+const RESERVED: &[&str] = &["account", "auth", "events", "rooms", "static"];
 
 /// A room id: 1–64 characters of `A-Z a-z 0-9 - _ .`, but not `.` or `..`, which
 /// clients normalise out of URL paths. These are safe in URLs, KV keys (between `:`
@@ -21,6 +23,12 @@ impl RoomId {
                 format!(
                     "A room id is 1 to {ROOM_MAX} characters of A-Z, a-z, 0-9, '-', '_' and '.', not only dots."
                 ),
+            ));
+        }
+        if RESERVED.contains(&raw) {
+            return Err(Invalid::new(
+                "room",
+                format!("'{raw}' is the name of a page here, not a room."),
             ));
         }
         Ok(Self(raw.to_owned()))
@@ -52,6 +60,8 @@ mod tests {
             "é",
             "a:b",
             "a%20",
+            "account",
+            "auth",
             &"x".repeat(65),
         ] {
             assert_eq!(RoomId::parse(bad).unwrap_err().field, "room", "{bad:?}");

@@ -19,6 +19,12 @@ impl Nickname {
                 "A nickname cannot contain invisible or text-direction characters.",
             ));
         }
+        if !name.chars().any(is_visible) {
+            return Err(Invalid::new(
+                "from",
+                "A nickname needs at least one visible character.",
+            ));
+        }
         Ok(Self(name))
     }
 
@@ -38,6 +44,16 @@ fn is_deceptive(c: char) -> bool {
         | '\u{FFA0}' | '\u{FFF9}'..='\u{FFFB}' | '\u{E0000}'..='\u{E007F}')
 }
 
+/// Whether a character shows up on its own: not a space, not one of the above, not a
+/// variation selector, combining mark or blank (U+2800) that renders as nothing alone.
+fn is_visible(c: char) -> bool {
+    !(c.is_whitespace()
+        || is_deceptive(c)
+        || matches!(c,
+            '\u{0300}'..='\u{036F}' | '\u{2800}' | '\u{FE00}'..='\u{FE0F}'
+            | '\u{E0100}'..='\u{E01EF}' | '\u{20D0}'..='\u{20FF}'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,6 +69,9 @@ mod tests {
             "ann\u{E0041}",
             "a\u{00AD}nn",
             "\u{3164}",
+            "\u{FE0F}",
+            "\u{2800}",
+            "\u{0301}\u{FE0F}",
         ] {
             assert_eq!(
                 Nickname::parse(Some(bad)).unwrap_err().field,
@@ -60,7 +79,15 @@ mod tests {
                 "{bad:?}"
             );
         }
-        for ok in ["ann", "Zoë", "עברית", "李雷", "😀", "a-b_c.d e"] {
+        for ok in [
+            "ann",
+            "Zoë",
+            "עברית",
+            "李雷",
+            "😀",
+            "❤\u{FE0F}",
+            "a-b_c.d e",
+        ] {
             assert_eq!(Nickname::parse(Some(ok)).unwrap().into_string(), ok);
         }
     }

@@ -28,15 +28,21 @@
 //! * **Retention.** Every key carries the configured TTL; expired keys vanish from
 //!   lists and lookups, so an old room's history simply ages out.
 //!
-//! Files: `keys` (the key layout), `window` (window arithmetic), `rooms` (reads and
-//! appends), `turn` (the per-POP append lock). Failures are [`StoreError`]s; the HTTP
+//! Files: `keys` (the message key layout), `window` (window arithmetic), `rooms` (reads
+//! and appends), `turn` (the per-POP append lock), `accounts` (people, passkeys, API
+//! keys and ceremonies, with their own key layout), `kv` (metered JSON records). Failures are [`StoreError`]s; the HTTP
 //! layer decides what a client sees.
 
+mod accounts;
 mod keys;
+mod kv;
 mod rooms;
 mod turn;
 mod window;
 
+pub use accounts::{
+    Accounts, ApiKeyInfo, ApiKeyOwner, Challenge, Credential, PasskeyRef, Purpose, User,
+};
 pub use rooms::Rooms;
 
 use fastly::kv_store::{KVStoreError, LookupResponse};

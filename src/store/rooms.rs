@@ -6,9 +6,10 @@ use fastly::kv_store::{InsertMode, KVStore, KVStoreError};
 use time::OffsetDateTime;
 
 use super::keys::{id_from_key, message_key, room_prefix};
+use super::kv::open_store;
 use super::turn::{AppendTurn, backoff};
 use super::window::{Window, windows_covering};
-use super::{STORE_NAME, StoreError, decode};
+use super::{StoreError, decode};
 use crate::model::{Draft, Message, MessageId, RoomId};
 use crate::timing::KvMeter;
 
@@ -25,13 +26,11 @@ pub struct Rooms<'a> {
 
 impl<'a> Rooms<'a> {
     pub fn open(meter: &'a KvMeter, ttl: Duration) -> Result<Self, StoreError> {
-        match KVStore::open(STORE_NAME) {
-            Ok(Some(kv)) => Ok(Self { kv, meter, ttl }),
-            Ok(None) | Err(_) => {
-                log::error!("KV Store '{STORE_NAME}' is not linked to this service");
-                Err(StoreError::NotLinked)
-            }
-        }
+        Ok(Self {
+            kv: open_store()?,
+            meter,
+            ttl,
+        })
     }
 
     /// The id of the room's newest message, 0 for an empty room. One list operation.

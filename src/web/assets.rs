@@ -11,6 +11,7 @@
 //! own strong ETag (`"<hash>"`, `"<hash>-gz"`, `"<hash>-br"`), and `If-None-Match`
 //! with any of them answers 304: they are the same file.
 
+use crate::headers::HeaderText;
 use fastly::http::{HeaderValue, Method, StatusCode, header};
 use fastly::{Request, Response};
 
@@ -153,7 +154,7 @@ pub fn respond(req: &Request, asset: &Asset, fingerprinted: bool) -> Response {
             .with_body("Use GET.\n");
     }
     let encoding = negotiate(
-        req.get_header_str(header::ACCEPT_ENCODING),
+        req.header_text(header::ACCEPT_ENCODING),
         asset.brotli.is_some(),
         asset.gzip.is_some(),
     );
@@ -171,7 +172,7 @@ pub fn respond(req: &Request, asset: &Asset, fingerprinted: bool) -> Response {
         resp.set_header(header::VARY, "Accept-Encoding");
     }
     let not_modified = req
-        .get_header_str(header::IF_NONE_MATCH)
+        .header_text(header::IF_NONE_MATCH)
         .is_some_and(|inm| etag_matches(inm, asset.hash));
     if not_modified {
         resp.set_status(StatusCode::NOT_MODIFIED);

@@ -16,12 +16,16 @@ mod headers;
 mod templates;
 mod text;
 
+pub use self::templates::Identity;
+
 use fastly::Response;
 use fastly::http::{StatusCode, header};
 use time::OffsetDateTime;
 
 use self::headers::{html_response, security_headers};
-use self::templates::{Live, chat_page, join_page, message_page, not_found_page};
+use self::templates::{
+    JoinAs, Live, account_page, chat_page, join_page, message_page, not_found_page, sign_in_page,
+};
 use crate::config::Config;
 use crate::model::{Nickname, RoomId};
 use crate::store::Rooms;
@@ -32,16 +36,16 @@ pub const DEFAULT_ROOM: &str = "lobby";
 /// Messages rendered into a chat page; older ones load on demand.
 pub const HISTORY: u64 = 50;
 
-/// `/`: the join form, or with `?user=` (the Django demo's links) a redirect into the
-/// room (`?room=`, default `lobby`). The form submits here, so joining works without
-/// JavaScript too.
+/// `/` in open mode: the join form, or with `?user=` (the Django demo's links) a
+/// redirect into the room (`?room=`, default `lobby`). The form submits here, so joining
+/// works without JavaScript too.
 pub fn join(query: &[(String, String)], config: &Config) -> Response {
     let frame_ancestors = config.frame_ancestors();
     let field = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim());
     let user = field("user");
     let room = field("room").filter(|r| !r.is_empty());
     let Some(user) = user else {
-        let page = join_page(None, room, None);
+        let page = join_page(JoinAs::Nickname(None), room, None);
         return html_response(StatusCode::OK, page, &frame_ancestors);
     };
     let problem = Nickname::parse(Some(user))
@@ -49,7 +53,7 @@ pub fn join(query: &[(String, String)], config: &Config) -> Response {
         .or_else(|| room.and_then(|r| RoomId::parse(r).err()))
         .map(|e| e.message);
     if let Some(problem) = problem {
-        let page = join_page(Some(user), room, Some(&problem));
+        let page = join_page(JoinAs::Nickname(Some(user)), room, Some(&problem));
         return html_response(StatusCode::BAD_REQUEST, page, &frame_ancestors);
     }
     let room = room.unwrap_or(DEFAULT_ROOM);
@@ -59,9 +63,72 @@ pub fn join(query: &[(String, String)], config: &Config) -> Response {
         .with_header(header::CACHE_CONTROL, "no-store")
 }
 
-/// `/{room}`: the newest messages, rendered in. `user` is the `?user=` a Django-style
-/// link brought, if any.
-pub fn chat(room: &RoomId, user: Option<&str>, config: &Config, meter: &KvMeter) -> Response {
+/// `/` in passkey mode for someone signed in: pick a room (`?room=` goes straight there).
+pub fn pick_room(name: &str, query: &[(String, String)], config: &Config) -> Response {
+    let frame_ancestors = config.frame_ancestors();
+    let room = query
+        .iter()
+        .find(|(k, _)| k == "room")
+        .map(|(_, v)| v.trim())
+        .filter(|r| !r.is_empty());
+    match room.map(RoomId::parse) {
+        Some(Ok(room)) => redirect(&format!("/{room}"), config),
+        Some(Err(e)) => {
+            let page = join_page(JoinAs::SignedIn(name), room, Some(&e.message));
+            html_response(StatusCode::BAD_REQUEST, page, &frame_ancestors)
+        }
+        None => html_response(
+            StatusCode::OK,
+            join_page(JoinAs::SignedIn(name), None, None),
+            &frame_ancestors,
+        ),
+    }
+}
+
+/// `/` in passkey mode for someone not signed in: create an account or sign in, then go
+/// on to `next` (a path on this site; anything else is ignored).
+pub fn sign_in(next: Option<&str>, config: &Config) -> Response {
+    let next = next.and_then(safe_next).unwrap_or("/");
+    html_response(
+        StatusCode::OK,
+        sign_in_page(next),
+        &config.frame_ancestors(),
+    )
+}
+
+/// `/account`: your passkeys and API keys.
+pub fn account(name: &str, config: &Config) -> Response {
+    html_response(
+        StatusCode::OK,
+        account_page(name),
+        &config.frame_ancestors(),
+    )
+}
+
+/// 303 to the sign-in page, coming back to `path` afterwards.
+pub fn to_sign_in(path: &str, config: &Config) -> Response {
+    redirect(&format!("/?next={}", urlencoding::encode(path)), config)
+}
+
+fn redirect(location: &str, config: &Config) -> Response {
+    security_headers(
+        Response::from_status(StatusCode::SEE_OTHER),
+        &config.frame_ancestors(),
+    )
+    .with_header(header::LOCATION, location)
+    .with_header(header::CACHE_CONTROL, "no-store")
+}
+
+/// A `next` worth following: a path on this site (`/…`), never another site (`//host`,
+/// `/\host`, `https://…`) and nothing a header or page could trip over.
+pub fn safe_next(next: &str) -> Option<&str> {
+    let on_this_site = next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\");
+    let plain = next.len() <= 512 && !next.chars().any(|c| c.is_control() || c == '\\');
+    (on_this_site && plain).then_some(next)
+}
+
+/// `/{room}`: the newest messages, rendered in, for `identity`.
+pub fn chat(room: &RoomId, identity: Identity, config: &Config, meter: &KvMeter) -> Response {
     let frame_ancestors = config.frame_ancestors();
     let latest = Rooms::open(meter, config.retention()).and_then(|r| r.latest(room, None, HISTORY));
     let (newest, messages) = match latest {
@@ -72,14 +139,18 @@ pub fn chat(room: &RoomId, user: Option<&str>, config: &Config, meter: &KvMeter)
                 .with_header(header::RETRY_AFTER, "1");
         }
     };
-    let user = user
-        .map(str::trim)
-        .filter(|u| Nickname::parse(Some(u)).is_ok());
+    let identity = match identity {
+        Identity::Nickname(user) => Identity::Nickname(
+            user.map(str::trim)
+                .filter(|u| Nickname::parse(Some(u)).is_ok()),
+        ),
+        signed_in => signed_in,
+    };
     let live = Live {
         newest,
         keep_alive_secs: config.keep_alive_secs(),
     };
-    let page = chat_page(room, live, &messages, user, OffsetDateTime::now_utc());
+    let page = chat_page(room, live, &messages, identity, OffsetDateTime::now_utc());
     html_response(StatusCode::OK, page, &frame_ancestors)
 }
 
@@ -100,4 +171,29 @@ pub fn method_not_allowed(config: &Config) -> Response {
         &config.frame_ancestors(),
     )
     .with_header(header::ALLOW, "GET, HEAD")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_paths_on_this_site_are_followed() {
+        for ok in ["/", "/lobby", "/account", "/a?b=c"] {
+            assert_eq!(safe_next(ok), Some(ok));
+        }
+        for bad in [
+            "",
+            "lobby",
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example/",
+            "javascript:alert(1)",
+            "/a\nb",
+            "/a\\b",
+            &format!("/{}", "x".repeat(600)),
+        ] {
+            assert_eq!(safe_next(bad), None, "{bad:?}");
+        }
+    }
 }

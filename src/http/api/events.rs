@@ -2,13 +2,16 @@
 //! verified call-back gets the backlog the (re)connecting subscriber missed, then GRIP
 //! instructions to hold the stream (see `live::grip`).
 
-use fastly::http::Method;
+use fastly::http::{Method, header};
 use fastly::{Request, Response};
 
 use crate::auth::grip_sig;
 use crate::config::Config;
+use crate::headers::HeaderText;
+use crate::http::access::require_caller;
+use crate::http::body::query_param;
 use crate::http::error::ApiError;
-use crate::http::routes::events_path;
+use crate::http::routes::{events_page_path, events_path};
 use crate::http::send;
 use crate::live::backlog::{Then, catch_up};
 use crate::live::grip::{self, Hold};
@@ -21,7 +24,8 @@ use crate::timing::KvMeter;
 /// The backend Fanout forwards handed-off requests to: this service's own domain.
 const FANOUT_BACKEND: &str = "self";
 
-pub fn serve(req: Request, raw_room: &str, config: &Config, meter: &KvMeter) {
+/// `page`: the position in a backlog page link's path (`events/next/{id}/`).
+pub fn serve(req: Request, raw_room: &str, page: Option<&str>, config: &Config, meter: &KvMeter) {
     if req.get_method() != Method::GET {
         return send(Err(ApiError::method_not_allowed("GET")), meter);
     }
@@ -29,11 +33,24 @@ pub fn serve(req: Request, raw_room: &str, config: &Config, meter: &KvMeter) {
         Ok(room) => room,
         Err(e) => return send(Err(e.into()), meter),
     };
-    match req.get_header_str("Grip-Sig") {
+    match req.header_text("Grip-Sig") {
         // A client: Fanout takes the connection and calls us back, signed. When Fanout
         // cannot be reached, the host finds out after this call returns (Viceroy then
         // answers 500 itself); only a refused handoff can be answered here.
         None => {
+            // A stream request has nothing to send: Fanout would fail to hand off a body
+            // (Viceroy answers 502 itself), so it is refused here, clearly.
+            if has_body(&req) {
+                return send(
+                    Err(ApiError::invalid_body("A stream request carries no body.")),
+                    meter,
+                );
+            }
+            // Passkey mode admits only someone signed in. Fanout's call-back is then
+            // trusted through its signature: it only holds connections handed to it here.
+            if let Err(e) = require_caller(&req, config, meter) {
+                return send(Err(e), meter);
+            }
             if let Err(e) = req.handoff_fanout(FANOUT_BACKEND) {
                 log::error!("Fanout handoff failed: {e}");
                 send(
@@ -44,8 +61,13 @@ pub fn serve(req: Request, raw_room: &str, config: &Config, meter: &KvMeter) {
                 );
             }
         }
-        Some(token) => send(callback(&req, token, &room, config, meter), meter),
+        Some(token) => send(callback(&req, token, &room, page, config, meter), meter),
     }
+}
+
+fn has_body(req: &Request) -> bool {
+    req.get_content_length().is_some_and(|n| n > 0)
+        || req.contains_header(header::TRANSFER_ENCODING)
 }
 
 /// Fanout's call-back: trusted only once its signature checks out.
@@ -53,6 +75,7 @@ fn callback(
     req: &Request,
     token: &str,
     room: &RoomId,
+    page: Option<&str>,
     config: &Config,
     meter: &KvMeter,
 ) -> Result<Response, ApiError> {
@@ -63,21 +86,26 @@ fn callback(
         ));
     }
     let rooms = Rooms::open(meter, config.retention())?;
-    subscribe(req, room, &rooms, config)
+    subscribe(req, room, page, &rooms, config)
 }
 
 /// The body a subscriber is sent first, and whether Fanout holds the stream after it.
 fn subscribe(
     req: &Request,
     room: &RoomId,
+    page: Option<&str>,
     rooms: &Rooms,
     config: &Config,
 ) -> Result<Response, ApiError> {
-    let is_link = req.get_query_parameter("link") == Some("next");
+    let is_link = page.is_some() || query_param(req, "link").as_deref() == Some("next");
+    // A page link's position is its path; a client may also say where with the query.
+    let last_event_id = page
+        .map(str::to_owned)
+        .or_else(|| query_param(req, "lastEventId"));
     let inputs = ResumeInputs {
-        last_event_id_header: req.get_header_str("Last-Event-ID"),
-        last_event_id_query: req.get_query_parameter("lastEventId"),
-        grip_last: req.get_header_str("Grip-Last"),
+        last_event_id_header: req.header_text("Last-Event-ID"),
+        last_event_id_query: last_event_id.as_deref(),
+        grip_last: req.header_text("Grip-Last"),
         is_link,
     };
     // A link continues a stream the client already has open: no second stream-open.
@@ -101,15 +129,24 @@ fn subscribe(
     let mut resp = grip::event_stream(body);
     let path = events_path(room);
     match catch_up.then {
-        Then::Continue { last_sent } => grip::continue_at(
+        Then::Continue { last_sent } if !is_link => grip::continue_at(
             &mut resp,
-            &format!("{path}?link=next&lastEventId={last_sent}"),
+            &format!("{}?link=next", events_page_path(room, last_sent)),
         ),
+        Then::Continue { last_sent } => Hold {
+            room,
+            prev_id: last_sent,
+            keep_alive_secs: config.keep_alive_secs(),
+            recover_link: format!("{}?link=next", events_page_path(room, last_sent)),
+            link_now: true,
+        }
+        .apply(&mut resp),
         Then::Hold { prev_id } => Hold {
             room,
             prev_id,
             keep_alive_secs: config.keep_alive_secs(),
             recover_link: format!("{path}?link=next&recover=true"),
+            link_now: false,
         }
         .apply(&mut resp),
     }
@@ -133,7 +170,7 @@ mod tests {
         let rooms = Rooms::open(&meter, Duration::from_secs(600)).unwrap();
         let req = Request::get(format!("http://localhost{}", events_path(room)))
             .with_header("Last-Event-ID", last_event_id);
-        subscribe(&req, room, &rooms, &Config::open())
+        subscribe(&req, room, None, &rooms, &Config::open())
             .unwrap()
             .into_body_str()
     }

@@ -7,10 +7,13 @@ use serde::Serialize;
 
 use super::json_response;
 use crate::config::Config;
+use crate::headers::HeaderText;
+use crate::http::access::{Caller, require_caller};
 use crate::http::body::{parse_form, query_number, read_body};
 use crate::http::error::ApiError;
 use crate::http::send;
 use crate::live::publish::{Item, Publish};
+use crate::live::unpublished::{self, BACKFILL_MAX};
 use crate::model::{Draft, Message, MessageId, RoomId};
 use crate::store::Rooms;
 use crate::timing::KvMeter;
@@ -34,10 +37,17 @@ pub fn serve(req: Request, raw_room: &str, config: &Config, meter: &KvMeter) {
         Ok(room) => room,
         Err(e) => return send(Err(e.into()), meter),
     };
-    match *req.get_method() {
-        Method::GET => send(history(&req, &room, config, meter), meter),
-        Method::POST => post(req, &room, config, meter),
-        _ => send(Err(ApiError::method_not_allowed("GET, POST")), meter),
+    if !matches!(*req.get_method(), Method::GET | Method::POST) {
+        return send(Err(ApiError::method_not_allowed("GET, POST")), meter);
+    }
+    let caller = match require_caller(&req, config, meter) {
+        Ok(caller) => caller,
+        Err(e) => return send(Err(e), meter),
+    };
+    if req.get_method() == Method::GET {
+        send(history(&req, &room, config, meter), meter);
+    } else {
+        post(req, &room, &caller, config, meter);
     }
 }
 
@@ -60,29 +70,76 @@ fn history(
 }
 
 /// Stores the message, starts its publish, answers the client, then waits for the
-/// publish: its latency or failure never reaches the poster.
-fn post(mut req: Request, room: &RoomId, config: &Config, meter: &KvMeter) {
-    let stored = parse_post(&mut req).and_then(|draft| {
+/// publish: its latency or failure never reaches the poster. If an earlier publish from
+/// this POP failed, this one sends the missed messages first (`live::unpublished`).
+fn post(mut req: Request, room: &RoomId, caller: &Caller, config: &Config, meter: &KvMeter) {
+    let stored = parse_post(&mut req, caller).and_then(|draft| {
         let rooms = Rooms::open(meter, config.retention())?;
-        Ok(rooms.append(room, draft)?)
+        let message = rooms.append(room, draft)?;
+        Ok((rooms, message))
     });
-    let message = match stored {
-        Ok(message) => message,
+    let (rooms, message) = match stored {
+        Ok(stored) => stored,
         Err(e) => return send(Err(e), meter),
     };
-    let item = Item::message(room, &message);
-    let publishing = Publish::start(config, format!("{room}/{}", message.id), &[item]);
+    let what = format!("{room}/{}", message.id);
+    let gap = unpublished::first(room).filter(|&from| from < message.id);
+    let Some(from) = gap else {
+        let publishing = Publish::start(config, what, &[Item::message(room, &message)]);
+        send(json_response(&message), meter);
+        if !publishing.finish() {
+            unpublished::remember(room, message.id);
+        }
+        return;
+    };
     send(json_response(&message), meter);
-    publishing.finish();
+    // Claimed before sending, so concurrent posts here publish only their own message
+    // rather than the same backlog again; given back if the resend fails.
+    unpublished::forget(room, from);
+    // Only the newest BACKFILL_MAX are resent; anything older is left to recovery.
+    let resend_from = from.max(message.id.saturating_sub(BACKFILL_MAX));
+    let missed = rooms.range(room, resend_from, message.id - 1);
+    let sent = match missed {
+        Ok(mut missed) => {
+            missed.push(message);
+            let items: Vec<Item> = missed.iter().map(|m| Item::message(room, m)).collect();
+            Publish::start(config, what, &items).finish()
+        }
+        Err(_) => false,
+    };
+    if !sent {
+        unpublished::remember(room, from);
+    }
 }
 
-/// A POST's form or JSON fields `from` and `text`.
-fn parse_post(req: &mut Request) -> Result<Draft, ApiError> {
-    let content_type = req.get_header_str(header::CONTENT_TYPE).map(str::to_owned);
+/// A POST's message: `text` from the form or JSON body, and who it is from: the
+/// `from` field in open mode; the signed-in name otherwise, where a `from` naming
+/// someone else is refused.
+fn parse_post(req: &mut Request, caller: &Caller) -> Result<Draft, ApiError> {
+    let content_type = req.header_text(header::CONTENT_TYPE).map(str::to_owned);
     // The type is refused before a byte of the body is read.
     media_type(content_type.as_deref())?;
     let body = read_body(req)?;
-    draft_from_body(content_type.as_deref(), &body)
+    let fields = PostFields::from_body(content_type.as_deref(), &body)?;
+    match caller {
+        Caller::Anyone => Ok(Draft::parse(
+            fields.from.as_deref(),
+            fields.text.as_deref(),
+        )?),
+        Caller::User(user) => {
+            if fields
+                .from
+                .as_deref()
+                .is_some_and(|from| from.trim() != user.name)
+            {
+                return Err(ApiError::forbidden(format!(
+                    "You are signed in as {}: messages are from you.",
+                    user.name
+                )));
+            }
+            Ok(Draft::parse(Some(&user.name), fields.text.as_deref())?)
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,35 +159,49 @@ fn media_type(content_type: Option<&str>) -> Result<MediaType, ApiError> {
     }
 }
 
-/// The draft in a body of the given `Content-Type`: a form or a JSON object with string
-/// fields `from` and `text`.
-pub fn draft_from_body(content_type: Option<&str>, body: &[u8]) -> Result<Draft, ApiError> {
-    match media_type(content_type)? {
-        MediaType::Form => {
-            let fields = parse_form(body)?;
-            let field = |name: &str| {
-                fields
-                    .iter()
-                    .find(|(k, _)| k == name)
-                    .map(|(_, v)| v.as_str())
-            };
-            Ok(Draft::parse(field("from"), field("text"))?)
-        }
-        MediaType::Json => {
-            let value: serde_json::Value = serde_json::from_slice(body)
-                .map_err(|e| ApiError::invalid_body(format!("The body is not valid JSON: {e}.")))?;
-            let object = value
-                .as_object()
-                .ok_or_else(|| ApiError::invalid_body("The body must be a JSON object."))?;
-            let field = |name: &'static str| match object.get(name) {
-                None | Some(serde_json::Value::Null) => Ok(None),
-                Some(serde_json::Value::String(s)) => Ok(Some(s.as_str())),
-                Some(_) => Err(ApiError::invalid_field(
-                    name,
-                    format!("The field '{name}' must be a string."),
-                )),
-            };
-            Ok(Draft::parse(field("from")?, field("text")?)?)
+/// The `from` and `text` fields of a form or JSON object body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostFields {
+    pub from: Option<String>,
+    pub text: Option<String>,
+}
+
+impl PostFields {
+    pub fn from_body(content_type: Option<&str>, body: &[u8]) -> Result<Self, ApiError> {
+        match media_type(content_type)? {
+            MediaType::Form => {
+                let fields = parse_form(body)?;
+                let field = |name: &str| {
+                    fields
+                        .iter()
+                        .find(|(k, _)| k == name)
+                        .map(|(_, v)| v.clone())
+                };
+                Ok(Self {
+                    from: field("from"),
+                    text: field("text"),
+                })
+            }
+            MediaType::Json => {
+                let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+                    ApiError::invalid_body(format!("The body is not valid JSON: {e}."))
+                })?;
+                let object = value
+                    .as_object()
+                    .ok_or_else(|| ApiError::invalid_body("The body must be a JSON object."))?;
+                let field = |name: &'static str| match object.get(name) {
+                    None | Some(serde_json::Value::Null) => Ok(None),
+                    Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+                    Some(_) => Err(ApiError::invalid_field(
+                        name,
+                        format!("The field '{name}' must be a string."),
+                    )),
+                };
+                Ok(Self {
+                    from: field("from")?,
+                    text: field("text")?,
+                })
+            }
         }
     }
 }

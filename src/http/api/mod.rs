@@ -2,7 +2,11 @@
 //!
 //! * `messages`: `GET` history and `POST` new messages.
 //! * `events`: the live stream: hand-off to Fanout and Fanout's signed call-back.
+//! * `auth`: passkey sign-up and sign-in, the session, who you are.
+//! * `account`: a signed-in person's passkeys and API keys.
 
+mod account;
+pub mod auth;
 pub mod events;
 pub mod messages;
 

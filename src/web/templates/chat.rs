@@ -1,90 +1,14 @@
-//! The pages' markup, written by hand: every untrusted string goes through
-//! `text::escape` on its way in, and the markup of a message matches what
-//! `messageElement` in `static/lib.js` builds for live ones.
-//!
-//! A template crate (maud, askama) was considered: the output would differ in
-//! whitespace from what the unit tests and lib.js pin down, for no gain in safety here,
-//! where escaping already happens in one function.
+//! A room's chat page.
 
 use std::fmt::Write as _;
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::DEFAULT_ROOM;
-use super::assets;
-use super::text::{ago, escape, full_date, link_spans, truncate};
-use crate::model::{FROM_MAX, Message, MessageId, ROOM_MAX, RoomId, TEXT_MAX};
-
-/// `<!doctype html>` up to and including `<body class=...>`.
-fn head(title: &str, body_class: &str, script: Option<&str>) -> String {
-    let mut out = format!(
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1, interactive-widget=resizes-content\">\n\
-         <meta name=\"color-scheme\" content=\"light dark\">\n\
-         <title>{}</title>\n\
-         <link rel=\"icon\" href=\"{}\" type=\"image/svg+xml\">\n\
-         <link rel=\"stylesheet\" href=\"{}\">\n",
-        escape(title),
-        assets::url("icon.svg"),
-        assets::url("app.css"),
-    );
-    if let Some(script) = script {
-        // Preloading the shared module saves a round trip: chat.js imports it.
-        let _ = write!(
-            out,
-            "<link rel=\"modulepreload\" href=\"{}\">\n<script type=\"module\" src=\"{}\"></script>\n",
-            assets::url("lib.js"),
-            assets::url(script)
-        );
-    }
-    let _ = write!(out, "</head>\n<body class=\"{body_class}\">\n");
-    out
-}
-
-const FOOT: &str = "</body>\n</html>\n";
-
-pub fn join_page(user: Option<&str>, room: Option<&str>, problem: Option<&str>) -> String {
-    let mut out = head("edge-chat", "card-page", Some("join.js"));
-    let _ = write!(
-        out,
-        "<main class=\"card\">\n\
-         <h1><img src=\"{icon}\" alt=\"\" width=\"32\" height=\"32\"> edge-chat</h1>\n\
-         <p class=\"lead\">Realtime chat served entirely from the edge.</p>\n",
-        icon = assets::url("icon.svg"),
-    );
-    if let Some(problem) = problem {
-        let _ = writeln!(
-            out,
-            "<p class=\"error\" role=\"alert\">{}</p>",
-            escape(problem)
-        );
-    }
-    let _ = write!(
-        out,
-        "<form id=\"join\" method=\"get\" action=\"/\"{given}>\n\
-         <label for=\"user\">Nickname</label>\n\
-         <input id=\"user\" name=\"user\" value=\"{user}\" required maxlength=\"{FROM_MAX}\" \
-         pattern=\".*\\S.*\" autocomplete=\"nickname\" autofocus>\n\
-         <label for=\"room\">Room</label>\n\
-         <input id=\"room\" name=\"room\" value=\"{room}\" required maxlength=\"{ROOM_MAX}\" \
-         pattern=\"[A-Za-z0-9._\\-]+\" autocapitalize=\"none\" autocomplete=\"off\" spellcheck=\"false\" \
-         aria-describedby=\"room-hint\">\n\
-         <p id=\"room-hint\" class=\"hint\">Letters, digits, <code>-</code>, <code>_</code> and \
-         <code>.</code>; up to {ROOM_MAX}. Anyone who knows the name can join.</p>\n\
-         <button type=\"submit\">Join</button>\n\
-         </form>\n</main>\n",
-        given = if room.is_some() {
-            " data-room-given=\"1\""
-        } else {
-            ""
-        },
-        user = escape(user.unwrap_or_default()),
-        room = escape(room.unwrap_or(DEFAULT_ROOM)),
-    );
-    out.push_str(FOOT);
-    out
-}
+use super::{FOOT, head};
+use crate::model::{FROM_MAX, Message, MessageId, RoomId, TEXT_MAX};
+use crate::web::assets;
+use crate::web::text::{ago, escape, full_date, link_spans};
 
 /// What the chat page's script needs to go live.
 #[derive(Debug, Clone, Copy)]
@@ -95,13 +19,35 @@ pub struct Live {
     pub keep_alive_secs: u32,
 }
 
+/// Who is reading the page.
+#[derive(Debug, Clone, Copy)]
+pub enum Identity<'a> {
+    /// Open mode: the nickname a `?user=` link brought, if any (the page asks otherwise).
+    Nickname(Option<&'a str>),
+    /// Passkey mode: the signed-in name, which is who every message sent is from.
+    SignedIn(&'a str),
+}
+
 pub fn chat_page(
     room: &RoomId,
     live: Live,
     messages: &[Message],
-    user: Option<&str>,
+    identity: Identity,
     now: OffsetDateTime,
 ) -> String {
+    let (user, who) = match identity {
+        Identity::Nickname(user) => (
+            user,
+            "You are <strong id=\"me\">{me}</strong> \
+             <button type=\"button\" id=\"rename\" class=\"link\">change</button>",
+        ),
+        Identity::SignedIn(name) => (
+            Some(name),
+            "Signed in as <strong id=\"me\">{me}</strong> · <a href=\"/account\">account</a> · \
+             <button type=\"button\" id=\"sign-out\" class=\"link\">sign out</button>",
+        ),
+    };
+    let signed_in = matches!(identity, Identity::SignedIn(_));
     // Room ids are only [A-Za-z0-9._-]: safe in HTML and URLs as they are.
     let mut out = head(
         &format!("#{room} · edge-chat"),
@@ -115,12 +61,11 @@ pub fn chat_page(
         "<header class=\"bar\">\n\
          <a class=\"home\" href=\"/\"><img src=\"{icon}\" alt=\"edge-chat: join another room\" width=\"28\" height=\"28\"></a>\n\
          <h1>#{room}</h1>\n\
-         <p id=\"who\" class=\"who\"{who_hidden}>You are <strong id=\"me\">{me}</strong> \
-         <button type=\"button\" id=\"rename\" class=\"link\">change</button></p>\n\
+         <p id=\"who\" class=\"who\"{who_hidden}>{who}</p>\n\
          <p id=\"status\" class=\"status\" role=\"status\" data-state=\"static\">Live updates need JavaScript</p>\n\
          </header>\n\
          <main id=\"chat\" data-room=\"{room}\" data-last-event-id=\"{newest}\" \
-         data-keep-alive=\"{keep_alive}\">\n\
+         data-keep-alive=\"{keep_alive}\"{auth}>\n\
          <div id=\"scroller\" class=\"scroller\" tabindex=\"0\" role=\"region\" aria-label=\"Messages in #{room}\">\n\
          <button type=\"button\" id=\"older\" class=\"older quiet\"{older_hidden}>Load older messages</button>\n\
          <p id=\"empty\" class=\"empty\"{empty_hidden}>No messages yet. Say hello!</p>\n\
@@ -129,7 +74,12 @@ pub fn chat_page(
         newest = live.newest,
         keep_alive = live.keep_alive_secs,
         who_hidden = hidden(user.is_none()),
-        me = escape(user.unwrap_or_default()),
+        who = who.replace("{me}", &escape(user.unwrap_or_default())),
+        auth = if signed_in {
+            " data-auth=\"passkey\""
+        } else {
+            ""
+        },
         older_hidden = hidden(!has_older),
         empty_hidden = hidden(!messages.is_empty()),
     );
@@ -197,33 +147,6 @@ fn message_html(out: &mut String, m: &Message, me: Option<&str>, now: OffsetDate
     out.push_str("</p></li>\n");
 }
 
-pub fn not_found_page(path: &str) -> String {
-    let mut out = head("Not found · edge-chat", "card-page", None);
-    let _ = write!(
-        out,
-        "<main class=\"card\">\n<h1>Nothing here</h1>\n\
-         <p>There is no page at <code>{}</code>.</p>\n\
-         <p>A room's address is <code>/</code> followed by its name: up to {ROOM_MAX} \
-         letters, digits, dashes, underscores and dots.</p>\n\
-         <p><a href=\"/\">Join a room</a></p>\n</main>\n",
-        escape(&truncate(path, 200)),
-    );
-    out.push_str(FOOT);
-    out
-}
-
-pub fn message_page(title: &str, text: &str) -> String {
-    let mut out = head(&format!("{title} · edge-chat"), "card-page", None);
-    let _ = write!(
-        out,
-        "<main class=\"card\">\n<h1>{}</h1>\n<p>{}</p>\n<p><a href=\"/\">Back to the start</a></p>\n</main>\n",
-        escape(title),
-        escape(text),
-    );
-    out.push_str(FOOT);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,7 +189,7 @@ mod tests {
             newest,
             keep_alive_secs: 20,
         };
-        let html = chat_page(&room, live(0), &[], None, now);
+        let html = chat_page(&room, live(0), &[], Identity::Nickname(None), now);
         assert!(html.contains("data-last-event-id=\"0\" data-keep-alive=\"20\""));
         assert!(html.contains("id=\"older\" class=\"older quiet\" hidden"));
         assert!(html.contains("<p id=\"empty\" class=\"empty\">"));
@@ -274,27 +197,12 @@ mod tests {
         assert!(html.contains("<form id=\"composer\" class=\"composer\" hidden>"));
         assert!(!html.contains("<script>"), "no inline script");
         let msgs = [message(2, "a", "x"), message(3, "b", "y")];
-        let html = chat_page(&room, live(3), &msgs, Some("b"), now);
+        let html = chat_page(&room, live(3), &msgs, Identity::Nickname(Some("b")), now);
         assert!(html.contains("data-last-event-id=\"3\""));
         assert!(html.contains("id=\"older\" class=\"older quiet\">"));
         assert!(html.find("data-id=\"2\"").unwrap() < html.find("data-id=\"3\"").unwrap());
         assert!(html.contains("class=\"msg own\" data-id=\"3\""));
         assert!(html.contains("<form id=\"composer\" class=\"composer\">"));
         assert!(html.contains("You are <strong id=\"me\">b</strong>"));
-    }
-
-    #[test]
-    fn pages_name_embedded_assets() {
-        // assets::url panics on a missing file: render every page once.
-        let now = datetime!(2026-11-22 12:00:00 UTC);
-        join_page(Some("a\"b"), Some("r"), Some("<oops>"));
-        let live = Live {
-            newest: 0,
-            keep_alive_secs: 20,
-        };
-        chat_page(&RoomId::parse("r").unwrap(), live, &[], None, now);
-        not_found_page("/<x>");
-        message_page("t", "m");
-        assets::get("robots.txt");
     }
 }

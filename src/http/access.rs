@@ -1,0 +1,43 @@
+//! Who a request acts for, under the configured `auth_mode`, as the API sees it.
+
+use fastly::Request;
+
+use super::error::ApiError;
+use crate::auth::{self, Principal, Refused};
+use crate::config::{AuthMode, Config};
+use crate::timing::KvMeter;
+
+/// The one who is asking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// Open mode: anyone, posting under the nickname they give.
+    Anyone,
+    /// A signed-in person or one of their API keys.
+    User(Principal),
+}
+
+/// The caller, or 401 when passkey mode requires someone and nobody (valid) is asking.
+pub fn require_caller(req: &Request, config: &Config, meter: &KvMeter) -> Result<Caller, ApiError> {
+    match config.auth_mode() {
+        AuthMode::Open => Ok(Caller::Anyone),
+        AuthMode::Passkey => Ok(Caller::User(require_user(req, config, meter)?)),
+    }
+}
+
+/// A signed-in person or API key, whatever the mode: 401 otherwise.
+pub fn require_user(
+    req: &Request,
+    config: &Config,
+    meter: &KvMeter,
+) -> Result<Principal, ApiError> {
+    match auth::identify(req, config, meter) {
+        Ok(Some(principal)) => Ok(principal),
+        Ok(None) => Err(ApiError::unauthorized(
+            "Sign in with a passkey, or send an API key.",
+        )),
+        Err(Refused::BadKey) => Err(ApiError::unauthorized(
+            "This API key is not valid: it is unknown or was revoked.",
+        )),
+        Err(Refused::Store(e)) => Err(e.into()),
+    }
+}

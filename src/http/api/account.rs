@@ -1,0 +1,262 @@
+//! A signed-in person's passkeys and API keys: `/auth/passkeys…` and `/auth/api-keys…`.
+//!
+//! These need a browser session, not an API key: a leaked key must not be able to mint
+//! more keys or enrol its holder's passkey on the account.
+
+use std::convert::Infallible;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use fastly::http::{Method, StatusCode, header};
+use fastly::{Request, Response};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::auth::{answered_challenge, new_challenge, rejected, relying_party};
+use super::json_response;
+use crate::auth::ceremony::{Rp, creation_options};
+use crate::auth::webauthn::registration::{RegistrationResponse, verify_registration};
+use crate::auth::{Principal, Via, api_key, random};
+use crate::config::Config;
+use crate::http::access::require_user;
+use crate::http::body::{read_body, read_json};
+use crate::http::error::ApiError;
+use crate::http::routes::AuthRoute;
+use crate::model::{Invalid, Nickname, format_date};
+use crate::store::{Accounts, ApiKeyInfo, ApiKeyOwner, Credential, PasskeyRef, Purpose};
+use crate::timing::KvMeter;
+
+/// The account routes; `None` when the method is not one they answer.
+pub fn serve(
+    req: Request,
+    route: AuthRoute,
+    method: &Method,
+    config: &Config,
+    meter: &KvMeter,
+) -> Option<Result<Response, ApiError>> {
+    Some(match (route, method) {
+        (AuthRoute::PasskeyOptions, &Method::POST) => passkey_options(&req, config, meter),
+        (AuthRoute::PasskeyVerify, &Method::POST) => passkey_verify(req, config, meter),
+        (AuthRoute::Passkey(id), &Method::DELETE) => remove_passkey(&req, id, config, meter),
+        (AuthRoute::ApiKeys, &Method::POST) => create_api_key(req, config, meter),
+        (AuthRoute::ApiKeys, &Method::GET) => list_api_keys(&req, config, meter),
+        (AuthRoute::ApiKey(id), &Method::DELETE) => revoke_api_key(&req, id, config, meter),
+        _ => return None,
+    })
+}
+
+/// The signed-in person, through a browser session only.
+fn session_user(req: &Request, config: &Config, meter: &KvMeter) -> Result<Principal, ApiError> {
+    let principal = require_user(req, config, meter)?;
+    if principal.via != Via::Session {
+        return Err(ApiError::forbidden(
+            "Passkeys and API keys are managed from a signed-in browser, not with an API key.",
+        ));
+    }
+    Ok(principal)
+}
+
+fn no_content() -> Response {
+    Response::from_status(StatusCode::NO_CONTENT).with_header(header::CACHE_CONTROL, "no-store")
+}
+
+fn passkey_options(req: &Request, config: &Config, meter: &KvMeter) -> Result<Response, ApiError> {
+    let principal = session_user(req, config, meter)?;
+    let accounts = Accounts::open(meter)?;
+    let user = accounts
+        .user(&principal.user_id)?
+        .ok_or_else(|| ApiError::unauthorized("This account no longer exists."))?;
+    let existing: Vec<String> = user.passkeys.iter().map(|p| p.id.clone()).collect();
+    let (challenge, timeout) = new_challenge(
+        &accounts,
+        config,
+        Purpose::AddPasskey,
+        Some(user.id.clone()),
+        None,
+    )?;
+    let user_handle = B64.decode(&user.id).unwrap_or_default();
+    let (rp_id, _) = relying_party(req, config);
+    let rp = Rp {
+        id: &rp_id,
+        name: &config.rp_name(),
+    };
+    json_response(&creation_options(
+        &rp,
+        &user_handle,
+        &user.name,
+        &challenge,
+        &existing,
+        timeout,
+    ))
+}
+
+fn passkey_verify(
+    mut req: Request,
+    config: &Config,
+    meter: &KvMeter,
+) -> Result<Response, ApiError> {
+    let principal = session_user(&req, config, meter)?;
+    let body = read_body(&mut req)?;
+    let response = RegistrationResponse::from_json(&body).map_err(rejected)?;
+    let accounts = Accounts::open(meter)?;
+    let record = answered_challenge(&accounts, response.challenge(), Purpose::AddPasskey)?;
+    if record.user_id.as_deref() != Some(&principal.user_id) {
+        return Err(ApiError::passkey_rejected(
+            "This passkey request was for another account.",
+        ));
+    }
+    let (_, rp) = relying_party(&req, config);
+    let new = verify_registration(&response, response.challenge(), &rp).map_err(rejected)?;
+    let created = format_date(OffsetDateTime::now_utc());
+    let credential_id = new.id.to_string();
+    let credential = Credential {
+        user_id: principal.user_id.clone(),
+        name: principal.name.clone(),
+        public_key: B64.encode(new.public_key.as_sec1()),
+        sign_count: new.sign_count,
+        created: created.clone(),
+        last_used: None,
+    };
+    if !accounts.add_credential(&credential_id, &credential)? {
+        return Err(ApiError::passkey_rejected(
+            "This passkey is registered already.",
+        ));
+    }
+    let passkey = PasskeyRef {
+        id: credential_id.clone(),
+        created,
+    };
+    let listed = accounts.update_user(&principal.user_id, |user| {
+        user.passkeys.push(passkey.clone());
+        Ok::<(), Infallible>(())
+    });
+    if let Err(e) = listed {
+        accounts.delete_credential(&credential_id)?;
+        return Err(e.into());
+    }
+    json_response(&passkey)
+}
+
+fn remove_passkey(
+    req: &Request,
+    id: &str,
+    config: &Config,
+    meter: &KvMeter,
+) -> Result<Response, ApiError> {
+    let principal = session_user(req, config, meter)?;
+    let accounts = Accounts::open(meter)?;
+    let removed = accounts.update_user(&principal.user_id, |user| {
+        let Some(at) = user.passkeys.iter().position(|p| p.id == id) else {
+            return Err(ApiError::not_found());
+        };
+        if user.passkeys.len() == 1 {
+            return Err(ApiError::conflict(
+                "This is your only passkey: add another before removing it.",
+            ));
+        }
+        user.passkeys.remove(at);
+        Ok(())
+    })?;
+    removed?;
+    accounts.delete_credential(id)?;
+    Ok(no_content())
+}
+
+#[derive(Deserialize)]
+struct KeyName {
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// An API key as listed: never its secret.
+#[derive(Serialize)]
+struct KeyJson<'a> {
+    id: &'a str,
+    name: &'a str,
+    created: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<&'a str>,
+}
+
+fn key_json(info: &ApiKeyInfo) -> KeyJson<'_> {
+    KeyJson {
+        id: &info.id,
+        name: &info.name,
+        created: &info.created,
+        key: None,
+    }
+}
+
+fn create_api_key(
+    mut req: Request,
+    config: &Config,
+    meter: &KvMeter,
+) -> Result<Response, ApiError> {
+    let principal = session_user(&req, config, meter)?;
+    let body: KeyName = read_json(&mut req)?;
+    // A key's label follows the nickname rule: it is shown back in lists.
+    let name = Nickname::parse(body.name.as_deref())
+        .map_err(|e| Invalid::new("name", e.message))?
+        .into_string();
+    let (key, hash) = api_key::mint();
+    let info = ApiKeyInfo {
+        id: B64.encode(random::<9>()),
+        name,
+        created: format_date(OffsetDateTime::now_utc()),
+        hash: hash.clone(),
+    };
+    let owner = ApiKeyOwner {
+        key_id: info.id.clone(),
+        user_id: principal.user_id.clone(),
+        name: principal.name.clone(),
+    };
+    let accounts = Accounts::open(meter)?;
+    if !accounts.add_api_key(&hash, &owner)? {
+        return Err(ApiError::unavailable("Could not create a key; try again."));
+    }
+    let listed = accounts.update_user(&principal.user_id, |user| {
+        user.api_keys.push(info.clone());
+        Ok::<(), Infallible>(())
+    });
+    if let Err(e) = listed {
+        accounts.delete_api_key(&hash)?;
+        return Err(e.into());
+    }
+    let mut shown = key_json(&info);
+    shown.key = Some(&key);
+    Ok(json_response(&shown)?.with_status(StatusCode::CREATED))
+}
+
+fn list_api_keys(req: &Request, config: &Config, meter: &KvMeter) -> Result<Response, ApiError> {
+    let principal = session_user(req, config, meter)?;
+    let user = Accounts::open(meter)?
+        .user(&principal.user_id)?
+        .ok_or_else(|| ApiError::unauthorized("This account no longer exists."))?;
+    let keys: Vec<KeyJson> = user.api_keys.iter().map(key_json).collect();
+    json_response(&serde_json::json!({ "api_keys": keys }))
+}
+
+fn revoke_api_key(
+    req: &Request,
+    id: &str,
+    config: &Config,
+    meter: &KvMeter,
+) -> Result<Response, ApiError> {
+    let principal = session_user(req, config, meter)?;
+    let accounts = Accounts::open(meter)?;
+    let mut hash = None;
+    let revoked = accounts.update_user(&principal.user_id, |user| -> Result<(), ApiError> {
+        let at = user
+            .api_keys
+            .iter()
+            .position(|k| k.id == id)
+            .ok_or_else(ApiError::not_found)?;
+        hash = Some(user.api_keys.remove(at).hash);
+        Ok(())
+    })?;
+    revoked?;
+    if let Some(hash) = hash {
+        accounts.delete_api_key(&hash)?;
+    }
+    Ok(no_content())
+}

@@ -1,0 +1,360 @@
+//! `/auth/*`: passkey sign-up and sign-in, the session, and who you are.
+//!
+//! A ceremony is two requests. `…/options` stores a fresh random challenge (KV, with
+//! an expiry) and returns the WebAuthn options; `…/verify` finds the challenge the
+//! browser's signed response names, consumes it (a replay or a late answer is 400),
+//! verifies the response (`auth::webauthn`), and only then writes anything. Every
+//! refusal is a 4xx with a sentence for the person; none stores anything.
+//!
+//! Passkeys and API keys of a signed-in person are managed in `account`.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use fastly::http::{Method, StatusCode, header};
+use fastly::{Request, Response};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::json_response;
+use crate::auth::ceremony::{Rp, creation_options, request_options};
+use crate::auth::session::{self, Session};
+use crate::auth::webauthn::assertion::{
+    AuthenticationResponse, StoredCredential, verify_assertion,
+};
+use crate::auth::webauthn::cose::CredentialPublicKey;
+use crate::auth::webauthn::registration::{RegistrationResponse, verify_registration};
+use crate::auth::webauthn::{RelyingParty, WebAuthnError};
+use crate::auth::{Principal, is_secure, random};
+use crate::config::Config;
+use crate::http::access::require_user;
+use crate::http::body::{read_body, read_json};
+use crate::http::error::ApiError;
+use crate::http::routes::AuthRoute;
+use crate::model::{Invalid, Nickname, format_date};
+use crate::store::{Accounts, Challenge, Credential, PasskeyRef, Purpose, User};
+use crate::timing::KvMeter;
+
+pub fn serve(
+    req: Request,
+    route: AuthRoute,
+    config: &Config,
+    meter: &KvMeter,
+) -> Result<Response, ApiError> {
+    let allowed = match route {
+        AuthRoute::Me | AuthRoute::ApiKeys => "GET, POST",
+        AuthRoute::Passkey(_) | AuthRoute::ApiKey(_) => "DELETE",
+        _ => "POST",
+    };
+    let method = req.get_method().clone();
+    match (route, method) {
+        (AuthRoute::RegisterOptions, Method::POST) => register_options(req, config, meter),
+        (AuthRoute::RegisterVerify, Method::POST) => register_verify(req, config, meter),
+        (AuthRoute::LoginOptions, Method::POST) => login_options(req, config, meter),
+        (AuthRoute::LoginVerify, Method::POST) => login_verify(req, config, meter),
+        (AuthRoute::Logout, Method::POST) => Ok(logout(&req)),
+        (AuthRoute::Me, Method::GET) => me(&req, config, meter),
+        (route, method) => super::account::serve(req, route, &method, config, meter)
+            .unwrap_or_else(|| Err(ApiError::method_not_allowed(allowed))),
+    }
+}
+
+/// `{"user": {"id", "name"}}`, the answer to a ceremony that signed someone in.
+#[derive(Serialize)]
+struct SignedIn<'a> {
+    user: UserJson<'a>,
+}
+
+#[derive(Serialize)]
+struct UserJson<'a> {
+    id: &'a str,
+    name: &'a str,
+}
+
+#[derive(Deserialize)]
+struct NameBody {
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// This service as a relying party: the configured RP ID (or the request's host) and
+/// the origins its pages are served from (`rp_origins`, or the request's own).
+pub fn relying_party(req: &Request, config: &Config) -> (String, RelyingParty) {
+    let url = req.get_url();
+    let rp_id = config.rp_id(url.host_str().unwrap_or("localhost"));
+    let mut origins = config.allowed_origins();
+    if origins.is_empty() {
+        origins.push(url.origin().ascii_serialization());
+    }
+    let rp = RelyingParty::new(&rp_id, origins);
+    (rp_id, rp)
+}
+
+pub fn now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// A refused passkey response: 400 with the verifier's sentence.
+pub fn rejected(e: WebAuthnError) -> ApiError {
+    ApiError::passkey_rejected(e.to_string())
+}
+
+/// Consumes the challenge a response answers: it must exist, be for `purpose`, and not
+/// have expired. A second answer to the same challenge finds nothing.
+pub fn answered_challenge(
+    accounts: &Accounts,
+    challenge: &[u8],
+    purpose: Purpose,
+) -> Result<Challenge, ApiError> {
+    let record = accounts
+        .take_challenge(challenge)?
+        .ok_or(WebAuthnError::ExpiredChallenge)
+        .map_err(rejected)?;
+    if record.purpose != purpose || record.expires < now() {
+        return Err(rejected(WebAuthnError::ExpiredChallenge));
+    }
+    Ok(record)
+}
+
+/// Stores a challenge for `purpose` and returns it with the options' timeout.
+pub fn new_challenge(
+    accounts: &Accounts,
+    config: &Config,
+    purpose: Purpose,
+    user_id: Option<String>,
+    name: Option<String>,
+) -> Result<([u8; 32], u64), ApiError> {
+    let challenge = random::<32>();
+    let lifetime = config.challenge_lifetime();
+    let record = Challenge {
+        purpose,
+        user_id,
+        name,
+        expires: now() + lifetime.as_secs() as i64,
+    };
+    accounts.put_challenge(&challenge, &record, lifetime)?;
+    Ok((challenge, lifetime.as_millis() as u64))
+}
+
+fn register_options(
+    mut req: Request,
+    config: &Config,
+    meter: &KvMeter,
+) -> Result<Response, ApiError> {
+    let body: NameBody = read_json(&mut req)?;
+    let name = Nickname::parse(body.name.as_deref())
+        .map_err(|e| Invalid::new("name", e.message))?
+        .into_string();
+    let accounts = Accounts::open(meter)?;
+    if accounts.name_taken(&name)? {
+        return Err(ApiError::conflict(format!(
+            "The name {name} is taken: please choose another."
+        )));
+    }
+    let user_handle = random::<16>();
+    let user_id = B64.encode(user_handle);
+    let (challenge, timeout) = new_challenge(
+        &accounts,
+        config,
+        Purpose::Register,
+        Some(user_id),
+        Some(name.clone()),
+    )?;
+    let (rp_id, _) = relying_party(&req, config);
+    let rp = Rp {
+        id: &rp_id,
+        name: &config.rp_name(),
+    };
+    json_response(&creation_options(
+        &rp,
+        &user_handle,
+        &name,
+        &challenge,
+        &[],
+        timeout,
+    ))
+}
+
+fn register_verify(
+    mut req: Request,
+    config: &Config,
+    meter: &KvMeter,
+) -> Result<Response, ApiError> {
+    let body = read_body(&mut req)?;
+    let response = RegistrationResponse::from_json(&body).map_err(rejected)?;
+    let accounts = Accounts::open(meter)?;
+    let record = answered_challenge(&accounts, response.challenge(), Purpose::Register)?;
+    let (Some(user_id), Some(name)) = (record.user_id, record.name) else {
+        return Err(ApiError::passkey_rejected(
+            "This sign-up request is incomplete.",
+        ));
+    };
+    let (_, rp) = relying_party(&req, config);
+    let new = verify_registration(&response, response.challenge(), &rp).map_err(rejected)?;
+    if !accounts.reserve_name(&name, &user_id)? {
+        return Err(ApiError::conflict(format!(
+            "The name {name} was taken meanwhile: please choose another."
+        )));
+    }
+    let created = format_date(OffsetDateTime::now_utc());
+    let credential_id = new.id.to_string();
+    let user = User {
+        id: user_id.clone(),
+        name: name.clone(),
+        created: created.clone(),
+        passkeys: vec![PasskeyRef {
+            id: credential_id,
+            created: created.clone(),
+        }],
+        api_keys: Vec::new(),
+    };
+    let credential = Credential {
+        user_id: user_id.clone(),
+        name: name.clone(),
+        public_key: B64.encode(new.public_key.as_sec1()),
+        sign_count: new.sign_count,
+        created,
+        last_used: None,
+    };
+    if !accounts.create_user(&user, &credential)? {
+        accounts.release_name(&name)?;
+        return Err(ApiError::passkey_rejected(
+            "This passkey is registered already: sign in with it instead.",
+        ));
+    }
+    signed_in(&req, config, &Session { user_id, name })
+}
+
+fn login_options(mut req: Request, config: &Config, meter: &KvMeter) -> Result<Response, ApiError> {
+    let body: NameBody = read_json(&mut req)?;
+    let accounts = Accounts::open(meter)?;
+    // A name narrows the sign-in to that user's passkeys; an unknown name gets the
+    // same discoverable options as none, so names cannot be probed here.
+    let named = match body
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        Some(name) => match accounts.user_id_for_name(name)? {
+            Some(id) => accounts.user(&id)?,
+            None => None,
+        },
+        None => None,
+    };
+    let allow: Vec<String> = named
+        .iter()
+        .flat_map(|u| u.passkeys.iter().map(|p| p.id.clone()))
+        .collect();
+    let user_id = named.map(|u| u.id);
+    let (challenge, timeout) = new_challenge(&accounts, config, Purpose::Login, user_id, None)?;
+    let (rp_id, _) = relying_party(&req, config);
+    let rp = Rp {
+        id: &rp_id,
+        name: &config.rp_name(),
+    };
+    json_response(&request_options(&rp, &challenge, &allow, timeout))
+}
+
+fn login_verify(mut req: Request, config: &Config, meter: &KvMeter) -> Result<Response, ApiError> {
+    let body = read_body(&mut req)?;
+    let response = AuthenticationResponse::from_json(&body).map_err(rejected)?;
+    let accounts = Accounts::open(meter)?;
+    let record = answered_challenge(&accounts, response.challenge(), Purpose::Login)?;
+    let credential_id = response.credential_id().to_string();
+    let Some(stored) = accounts.credential(&credential_id)? else {
+        return Err(rejected(WebAuthnError::UnknownCredential));
+    };
+    let mut credential = stored.value;
+    if record.user_id.is_some_and(|id| id != credential.user_id) {
+        return Err(rejected(WebAuthnError::WrongUser));
+    }
+    let (_, rp) = relying_party(&req, config);
+    let public_key = B64
+        .decode(&credential.public_key)
+        .ok()
+        .and_then(|k| CredentialPublicKey::from_sec1(&k).ok())
+        .ok_or_else(|| ApiError::unavailable("A stored passkey could not be read."))?;
+    let user_handle = B64.decode(&credential.user_id).unwrap_or_default();
+    let assertion = verify_assertion(
+        &response,
+        response.challenge(),
+        &rp,
+        StoredCredential {
+            public_key: &public_key,
+            sign_count: credential.sign_count,
+            user_handle: &user_handle,
+        },
+    )
+    .map_err(rejected)?;
+    credential.sign_count = assertion.sign_count;
+    credential.last_used = Some(format_date(OffsetDateTime::now_utc()));
+    if !accounts.touch_credential(&credential_id, &credential, stored.generation)? {
+        return Err(ApiError::passkey_rejected(
+            "This passkey was used for another sign-in at the same moment: please try again.",
+        ));
+    }
+    let session = Session {
+        user_id: credential.user_id,
+        name: credential.name,
+    };
+    signed_in(&req, config, &session)
+}
+
+/// Sets the session cookie and says who is signed in.
+pub fn signed_in(req: &Request, config: &Config, session: &Session) -> Result<Response, ApiError> {
+    let key = config.session_key().ok_or_else(|| {
+        log::error!("secret session_key is missing or shorter than 32 bytes");
+        ApiError::unavailable("Sign-in is not available right now.")
+    })?;
+    let lifetime = config.session_lifetime();
+    let token = session::issue(&key, session, lifetime);
+    let body = SignedIn {
+        user: UserJson {
+            id: &session.user_id,
+            name: &session.name,
+        },
+    };
+    Ok(json_response(&body)?.with_header(
+        header::SET_COOKIE,
+        session::set_cookie(&token, lifetime, is_secure(req)),
+    ))
+}
+
+fn logout(req: &Request) -> Response {
+    Response::from_status(StatusCode::OK)
+        .with_header(header::CACHE_CONTROL, "no-store")
+        .with_header(header::SET_COOKIE, session::clear_cookie(is_secure(req)))
+        .with_body_json(&serde_json::json!({ "signed_out": true }))
+        .expect("a literal always serializes")
+}
+
+/// `GET /auth/me`: who is asking, with their passkeys.
+fn me(req: &Request, config: &Config, meter: &KvMeter) -> Result<Response, ApiError> {
+    let principal: Principal = require_user(req, config, meter)?;
+    let accounts = Accounts::open(meter)?;
+    let user = accounts
+        .user(&principal.user_id)?
+        .ok_or_else(|| ApiError::unauthorized("This account no longer exists."))?;
+    #[derive(Serialize)]
+    struct Passkey {
+        id: String,
+        created: String,
+        last_used: Option<String>,
+    }
+    let mut passkeys = Vec::new();
+    for passkey in &user.passkeys {
+        let last_used = accounts
+            .credential(&passkey.id)?
+            .and_then(|c| c.value.last_used);
+        passkeys.push(Passkey {
+            id: passkey.id.clone(),
+            created: passkey.created.clone(),
+            last_used,
+        });
+    }
+    json_response(&serde_json::json!({
+        "id": user.id,
+        "name": user.name,
+        "passkeys": passkeys,
+    }))
+}

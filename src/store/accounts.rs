@@ -1,0 +1,278 @@
+//! Accounts in the KV Store: people, their passkeys and API keys, and pending passkey
+//! ceremonies.
+//!
+//! ```text
+//! name:<b64url(lowercased name)>  → {"user_id"}                     Add: a name is taken once
+//! user:<user id>                  → User (name, passkeys, API keys) rewritten by generation
+//! cred:<b64url(sha256(cred id))>  → Credential (public key, sign count, owner)
+//! apikey:<b64url(sha256(key))>    → ApiKeyOwner
+//! chal:<b64url(challenge)>        → Challenge, with a TTL          answered at most once:
+//! chal-used:<b64url(challenge)>   → {}  Add, with a TTL            the Add decides
+//! ```
+//!
+//! Names are unique without regard to ASCII case ("Ann" and "ann" are one name), and are
+//! reserved with `InsertMode::Add` before anything else is written, so two sign-ups
+//! racing for a name cannot both win. Credential ids can be up to 1023 bytes, too long
+//! for a KV key, so they are keyed by their hash. Checking a session reads none of this;
+//! an API key costs one lookup.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use serde::{Deserialize, Serialize};
+
+use super::StoreError;
+use super::kv::{Kv, Versioned};
+use crate::timing::KvMeter;
+
+/// Rewrites of a user record retried after losing to a concurrent one.
+const UPDATE_ATTEMPTS: usize = 8;
+/// Shortest TTL given to a challenge's KV keys (its own `expires` is what is enforced).
+const CHALLENGE_TTL_MIN: Duration = Duration::from_secs(60);
+/// How long a used challenge is remembered: longer than any challenge lives
+/// (`challenge_secs` is at most 600).
+const USED_TTL: Duration = Duration::from_secs(600);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    pub passkeys: Vec<PasskeyRef>,
+    pub api_keys: Vec<ApiKeyInfo>,
+}
+
+/// One of a user's passkeys: its credential id (base64url) and when it was added.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyRef {
+    pub id: String,
+    pub created: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyInfo {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    /// The stored key's hash (never shown; needed to delete its record).
+    pub hash: String,
+}
+
+/// A passkey's public half and what is checked on every use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credential {
+    pub user_id: String,
+    /// The owner's name, so a sign-in needs no second lookup.
+    pub name: String,
+    /// SEC1 uncompressed P-256 point, base64url.
+    pub public_key: String,
+    pub sign_count: u32,
+    pub created: String,
+    pub last_used: Option<String>,
+}
+
+/// Whose an API key is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyOwner {
+    pub key_id: String,
+    pub user_id: String,
+    pub name: String,
+}
+
+/// What a ceremony's challenge was issued for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Purpose {
+    Register,
+    Login,
+    AddPasskey,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Challenge {
+    pub purpose: Purpose,
+    /// The account being created or extended, or the one a named sign-in is for.
+    pub user_id: Option<String>,
+    /// The name asked for at registration.
+    pub name: Option<String>,
+    /// Unix seconds after which an answer is refused.
+    pub expires: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct NameOwner {
+    user_id: String,
+}
+
+/// The accounts of one request.
+pub struct Accounts<'a> {
+    kv: Kv<'a>,
+}
+
+/// Names differ by more than ASCII case: Unicode case folding would link the standard
+/// library's case tables (tens of KB of wasm) for little gain, as names are already
+/// free of invisible and direction characters.
+fn name_key(name: &str) -> String {
+    format!("name:{}", B64.encode(name.to_ascii_lowercase()))
+}
+
+/// The KV key of a credential id (base64url, as WebAuthn JSON carries it).
+fn cred_key(credential_id: &str) -> String {
+    format!(
+        "cred:{}",
+        B64.encode(hmac_sha256::Hash::hash(credential_id.as_bytes()))
+    )
+}
+
+impl<'a> Accounts<'a> {
+    pub fn open(meter: &'a KvMeter) -> Result<Self, StoreError> {
+        Ok(Self {
+            kv: Kv::open(meter)?,
+        })
+    }
+
+    pub fn name_taken(&self, name: &str) -> Result<bool, StoreError> {
+        Ok(self.kv.get::<NameOwner>(&name_key(name))?.is_some())
+    }
+
+    pub fn user_id_for_name(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .kv
+            .get::<NameOwner>(&name_key(name))?
+            .map(|o| o.user_id))
+    }
+
+    /// Takes `name` for `user_id`; `false` when it is someone else's already.
+    pub fn reserve_name(&self, name: &str, user_id: &str) -> Result<bool, StoreError> {
+        let owner = NameOwner {
+            user_id: user_id.to_owned(),
+        };
+        self.kv.add(&name_key(name), &owner, None)
+    }
+
+    pub fn release_name(&self, name: &str) -> Result<(), StoreError> {
+        self.kv.delete(&name_key(name))
+    }
+
+    /// Creates a user with their first passkey. `false` when the credential id is
+    /// already registered (nothing is written then).
+    pub fn create_user(&self, user: &User, credential: &Credential) -> Result<bool, StoreError> {
+        let passkey = &user.passkeys[0].id;
+        if !self.kv.add(&cred_key(passkey), credential, None)? {
+            return Ok(false);
+        }
+        if !self.kv.add(&format!("user:{}", user.id), user, None)? {
+            self.kv.delete(&cred_key(passkey))?;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    pub fn user(&self, user_id: &str) -> Result<Option<User>, StoreError> {
+        self.kv.get(&format!("user:{user_id}"))
+    }
+
+    /// Applies `change` to the user record and writes it back unless another request
+    /// rewrote it meanwhile, in which case it reads again and retries. `change` may
+    /// refuse with `Err(reason)`, which is returned untouched.
+    pub fn update_user<R>(
+        &self,
+        user_id: &str,
+        mut change: impl FnMut(&mut User) -> Result<(), R>,
+    ) -> Result<Result<User, R>, StoreError> {
+        let key = format!("user:{user_id}");
+        for _ in 0..UPDATE_ATTEMPTS {
+            let Some(Versioned {
+                mut value,
+                generation,
+            }) = self.kv.get_versioned::<User>(&key)?
+            else {
+                return Err(StoreError::Busy);
+            };
+            if let Err(refused) = change(&mut value) {
+                return Ok(Err(refused));
+            }
+            if self.kv.replace(&key, &value, generation)? {
+                return Ok(Ok(value));
+            }
+        }
+        Err(StoreError::Contended)
+    }
+
+    pub fn credential(
+        &self,
+        credential_id: &str,
+    ) -> Result<Option<Versioned<Credential>>, StoreError> {
+        self.kv.get_versioned(&cred_key(credential_id))
+    }
+
+    /// Adds a passkey record; `false` when the id is registered already.
+    pub fn add_credential(
+        &self,
+        credential_id: &str,
+        credential: &Credential,
+    ) -> Result<bool, StoreError> {
+        self.kv.add(&cred_key(credential_id), credential, None)
+    }
+
+    /// Records a use; `false` when another sign-in with it got there first.
+    pub fn touch_credential(
+        &self,
+        credential_id: &str,
+        credential: &Credential,
+        generation: u64,
+    ) -> Result<bool, StoreError> {
+        self.kv
+            .replace(&cred_key(credential_id), credential, generation)
+    }
+
+    pub fn delete_credential(&self, credential_id: &str) -> Result<(), StoreError> {
+        self.kv.delete(&cred_key(credential_id))
+    }
+
+    pub fn add_api_key(&self, hash: &str, owner: &ApiKeyOwner) -> Result<bool, StoreError> {
+        self.kv.add(&format!("apikey:{hash}"), owner, None)
+    }
+
+    pub fn api_key(&self, hash: &str) -> Result<Option<ApiKeyOwner>, StoreError> {
+        self.kv.get(&format!("apikey:{hash}"))
+    }
+
+    pub fn delete_api_key(&self, hash: &str) -> Result<(), StoreError> {
+        self.kv.delete(&format!("apikey:{hash}"))
+    }
+
+    /// Stores a challenge until it expires.
+    pub fn put_challenge(
+        &self,
+        challenge: &[u8],
+        record: &Challenge,
+        lifetime: Duration,
+    ) -> Result<(), StoreError> {
+        let ttl = lifetime.max(CHALLENGE_TTL_MIN);
+        let key = format!("chal:{}", B64.encode(challenge));
+        match self.kv.add(&key, record, Some(ttl))? {
+            true => Ok(()),
+            // 32 random bytes do not collide; if they did, refuse rather than overwrite.
+            false => Err(StoreError::Busy),
+        }
+    }
+
+    /// The challenge's record, consumed: a second call for the same challenge, even a
+    /// concurrent one, gets `None`.
+    pub fn take_challenge(&self, challenge: &[u8]) -> Result<Option<Challenge>, StoreError> {
+        let id = B64.encode(challenge);
+        let Some(record) = self.kv.get::<Challenge>(&format!("chal:{id}"))? else {
+            return Ok(None);
+        };
+        if !self
+            .kv
+            .add(&format!("chal-used:{id}"), &(), Some(USED_TTL))?
+        {
+            return Ok(None);
+        }
+        self.kv.delete(&format!("chal:{id}"))?;
+        Ok(Some(record))
+    }
+}

@@ -1,0 +1,92 @@
+"""Records what the software authenticator (tests/softauthn.py) sends, honest and not, with
+the error each dishonest response must get from the Rust verifier.
+
+The end-to-end tests trust softauthn's knobs to make exactly one thing wrong; the Rust unit
+tests (src/auth/registration.rs, assertion.rs) read this file and check that each knob is
+refused for the reason named here, so the two sides cannot drift apart unnoticed.
+
+    .tools/venv/bin/python tests/webauthn_vectors/record_softauthn.py [src/auth/vectors/softauthn.json]
+"""
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from softauthn import SoftAuthenticator, b64url  # noqa: E402
+
+OUT = ROOT / "src" / "auth" / "vectors" / "softauthn.json"
+ORIGIN = "http://localhost:7676"
+
+CREATION = {
+    "rp": {"id": "localhost", "name": "edge-chat"},
+    "user": {"id": b64url(b"user-id-of-ann-0"), "name": "ann", "displayName": "ann"},
+    "challenge": b64url(b"registration-challenge-of-32-byt"),
+    "pubKeyCredParams": [{"type": "public-key", "alg": -7}],
+    "authenticatorSelection": {"residentKey": "required", "userVerification": "required"},
+    "attestation": "none",
+}
+REQUEST = {"challenge": b64url(b"authentication-challenge-of-32-b"), "rpId": "localhost",
+           "allowCredentials": [], "userVerification": "required"}
+
+# knob -> the WebAuthnError variant the verifier must answer with.
+REGISTRATION_ATTACKS = {
+    "origin": ({"origin": "https://evil.example"}, "WrongOrigin"),
+    "rp_id": ({"rp_id": "evil.example"}, "WrongRelyingParty"),
+    "up": ({"up": False}, "UserNotPresent"),
+    "uv": ({"uv": False}, "UserNotVerified"),
+    "type": ({"type_": "webauthn.get"}, "WrongCeremony"),
+    "challenge": ({"challenge": b64url(b"another challenge")}, "WrongChallenge"),
+    "cross_origin": ({"cross_origin": True}, "CrossOrigin"),
+    "no_attested_data": ({"attested": False}, "NoCredential"),
+    "packed_bad_signature": ({"fmt": "packed-bad"}, "InvalidAttestation"),
+    "unsupported_format": ({"fmt": "tpm"}, "UnsupportedAttestation"),
+}
+ASSERTION_ATTACKS = {
+    "origin": ({"origin": "https://evil.example"}, "WrongOrigin"),
+    "rp_id": ({"rp_id": "evil.example"}, "WrongRelyingParty"),
+    "up": ({"up": False}, "UserNotPresent"),
+    "uv": ({"uv": False}, "UserNotVerified"),
+    "type": ({"type_": "webauthn.create"}, "WrongCeremony"),
+    "challenge": ({"challenge": b64url(b"another challenge")}, "WrongChallenge"),
+    "cross_origin": ({"cross_origin": True}, "CrossOrigin"),
+    "bad_signature": ({"bad_signature": True}, "InvalidSignature"),
+    "sign_count_backwards": ({"sign_count": 1}, "CounterNotIncreased"),
+    "other_user_handle": ({"user_handle": b"user-id-of-bob-0"}, "WrongUser"),
+    # A handler finds no stored passkey for this id (UnknownCredential); verified against
+    # ann's key anyway, the signature by another key fails.
+    "unknown_credential": ({"unknown_credential": True}, "InvalidSignature"),
+}
+
+
+def record(out: Path):
+    auth = SoftAuthenticator(ORIGIN)
+    registration = auth.register(CREATION)
+    reg_attacks = {name: {"knobs": repr(knobs), "expected": expected,
+                          "response": SoftAuthenticator(ORIGIN).register(CREATION, **knobs)}
+                   for name, (knobs, expected) in REGISTRATION_ATTACKS.items()}
+    honest = auth.assert_(REQUEST)
+    # Each attack starts from the honest counter, so only its own knob is wrong.
+    count = auth.credentials[-1].sign_count
+    auth_attacks = {}
+    for name, (knobs, expected) in ASSERTION_ATTACKS.items():
+        auth.credentials[-1].sign_count = count
+        auth_attacks[name] = {"knobs": repr(knobs), "expected": expected,
+                              "response": auth.assert_(REQUEST, **knobs)}
+    vectors = {
+        "about": "Recorded by tests/webauthn_vectors/record_softauthn.py from tests/softauthn.py.",
+        "rp_id": "localhost",
+        "origin": ORIGIN,
+        "registration": {"options": CREATION, "response": registration},
+        "authentication": {"options": REQUEST, "response": honest},
+        "registration_attacks": reg_attacks,
+        "authentication_attacks": auth_attacks,
+    }
+    out.write_text(json.dumps(vectors, indent=2) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    record(Path(sys.argv[1]) if len(sys.argv) > 1 else OUT)
