@@ -25,6 +25,9 @@ const DEFAULT_CHALLENGE_SECS: u64 = 300;
 const DEFAULT_RP_NAME: &str = "edge-chat";
 /// Shortest `session_key` accepted: HS256 wants at least as many bytes as its output.
 const SESSION_KEY_MIN: usize = 32;
+/// Shortest `admin_key` accepted: a guessable key would be worse than none.
+const ADMIN_KEY_MIN: usize = 16;
+const DEFAULT_EDIT_MINUTES: f64 = 15.0;
 const DEFAULT_PUBLISH_URL: &str = "https://api.fastly.com/service/{service_id}/publish/";
 const DEFAULT_GRIP_ISS: &str = "fastly:{service_id}";
 
@@ -143,14 +146,10 @@ impl Config {
     /// Origins besides the service's own that may send unsafe requests and run passkey
     /// ceremonies (`rp_origins`, comma-separated, e.g. `https://chat.example.com`).
     pub fn allowed_origins(&self) -> Vec<String> {
-        self.get("rp_origins")
-            .map(|list| {
-                list.split(',')
-                    .map(|o| o.trim().trim_end_matches('/').to_owned())
-                    .filter(|o| !o.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default()
+        list(self.get("rp_origins"))
+            .into_iter()
+            .map(|o| o.trim_end_matches('/').to_owned())
+            .collect()
     }
 
     /// Who may use the chat (`auth_mode`): `passkey` (the default) or `open`.
@@ -191,6 +190,49 @@ impl Config {
         Duration::from_secs(self.number("challenge_secs", 1..=600, DEFAULT_CHALLENGE_SECS))
     }
 
+    /// People who may delete anyone's messages and clear rooms (`admins`, a comma list of
+    /// account names; passkey mode).
+    pub fn admins(&self) -> Vec<String> {
+        list(self.get("admins"))
+    }
+
+    /// The bearer token that makes any request an admin's (secret `admin_key`, at least
+    /// 16 characters): the one way to moderate in open mode, and for scripts.
+    pub fn admin_key(&self) -> Option<String> {
+        secret("admin_key").filter(|k| k.len() >= ADMIN_KEY_MIN)
+    }
+
+    /// How long after posting its author may edit a message (`edit_minutes`, may be
+    /// fractional: the tests use a few seconds).
+    pub fn edit_window(&self) -> Duration {
+        let minutes = self
+            .get("edit_minutes")
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|m| (0.0..=10_080.0).contains(m))
+            .unwrap_or(DEFAULT_EDIT_MINUTES);
+        Duration::from_secs_f64(minutes * 60.0)
+    }
+
+    /// Words masked with asterisks in new and edited messages (`blocked_words`, a comma
+    /// list; matched whole and without regard to case).
+    pub fn blocked_words(&self) -> Vec<String> {
+        list(self.get("blocked_words"))
+    }
+
+    /// A rate limit, if set: `post_rate`, `auth_rate` or `moderation_rate`, written
+    /// `<count>/<seconds>` (e.g. `20/10`). See `limits` for why unset means none.
+    pub fn rate(&self, key: &'static str) -> Option<Rate> {
+        self.get(key).and_then(|v| Rate::parse(&v))
+    }
+
+    /// The production flood guard's limit (`flood_rps`: requests per second per client
+    /// address, over 10 s, by Edge Rate Limiting; unset: off).
+    pub fn flood_rps(&self) -> Option<u32> {
+        self.get("flood_rps")
+            .and_then(|v| v.trim().parse().ok())
+            .filter(|&rps| rps > 0)
+    }
+
     /// The key session tokens are signed with (secret `session_key`), never anything a
     /// browser could learn. `None` refuses every session: no key, no sign-in.
     pub fn session_key(&self) -> Option<Vec<u8>> {
@@ -204,6 +246,50 @@ impl Config {
         self.get("frame_ancestors")
             .unwrap_or_else(|| "'self'".into())
     }
+}
+
+/// `count` events per `per`: a limit a caller may not exceed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub count: u32,
+    pub per: Duration,
+}
+
+impl Rate {
+    pub const fn new(count: u32, secs: u64) -> Self {
+        Self {
+            count,
+            per: Duration::from_secs(secs),
+        }
+    }
+
+    /// `20/10`: 20 per 10 seconds (both whole, positive, a day at most).
+    fn parse(text: &str) -> Option<Self> {
+        let (count, secs) = text.trim().split_once('/')?;
+        let count: u32 = count
+            .trim()
+            .parse()
+            .ok()
+            .filter(|c| (1..=10_000).contains(c))?;
+        let secs: u64 = secs
+            .trim()
+            .parse()
+            .ok()
+            .filter(|s| (1..=86_400).contains(s))?;
+        Some(Rate::new(count, secs))
+    }
+}
+
+/// A comma-separated list, trimmed, without empty items.
+fn list(value: Option<String>) -> Vec<String> {
+    value
+        .map(|v| {
+            v.split(',')
+                .map(|item| item.trim().to_owned())
+                .filter(|item| !item.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// A secret's plaintext, or `None` when the store, the secret or its text is missing.
@@ -237,5 +323,25 @@ mod tests {
         assert_eq!(expand("fastly:{service_id}"), format!("fastly:{id}"));
         assert_eq!(expand("/publish/"), "/publish/");
         assert_eq!(unescape_pem("a\\nb"), "a\nb");
+    }
+
+    #[test]
+    fn rates_and_lists() {
+        assert_eq!(Rate::parse("20/10"), Some(Rate::new(20, 10)));
+        assert_eq!(Rate::parse(" 3 / 60 "), Some(Rate::new(3, 60)));
+        for bad in [
+            "",
+            "20",
+            "0/10",
+            "20/0",
+            "x/10",
+            "20/x",
+            "-1/5",
+            "20/100000",
+        ] {
+            assert_eq!(Rate::parse(bad), None, "{bad:?}");
+        }
+        assert_eq!(list(Some(" ann, ,bob ,".into())), vec!["ann", "bob"]);
+        assert_eq!(list(None), Vec::<String>::new());
     }
 }

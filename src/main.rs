@@ -12,6 +12,7 @@ mod auth;
 mod config;
 mod headers;
 mod http;
+mod limits;
 mod live;
 mod model;
 mod store;

@@ -2,24 +2,34 @@
 // Level 3's JSON forms: the server's options go to PublicKeyCredential.parse…FromJSON
 // as they are, and credential.toJSON() goes back, so no byte juggling happens here.
 
-import { api, wireSignOut } from './lib.js';
+import { api, toSignIn, wireSignOut } from './lib.js';
 
 const $ = (id) => document.getElementById(id);
 const errorBox = $('auth-error');
 const PK = window.PublicKeyCredential;
 const supported = Boolean(PK?.parseCreationOptionsFromJSON && PK?.parseRequestOptionsFromJSON);
+/** Shown when there is no other error: why passkeys cannot be used here. */
+const standing = supported ? ''
+  : 'This browser cannot use passkeys here. Try a recent Chrome, Edge, Safari or Firefox.';
 
 function showError(text) {
+  text ||= standing;
   errorBox.textContent = text;
   errorBox.hidden = !text;
 }
 
 /** A sentence for a failed ceremony: the server's, or what the browser's error means. */
 function explain(error) {
-  if (error.name === 'NotAllowedError') return 'The passkey prompt was closed or timed out. Try again.';
-  if (error.name === 'InvalidStateError') return 'This device already holds a passkey for this account.';
-  if (error.name === 'AbortError') return '';
-  return error.message || 'Something went wrong. Try again.';
+  switch (error.name) {
+    case 'NotAllowedError':
+      return 'No passkey was used: the prompt was closed or timed out, or this device has none for this site. Try again.';
+    case 'InvalidStateError':
+      return 'This device already holds a passkey for this account: add one from another device or security key.';
+    case 'SecurityError':
+      return `Passkeys do not work at ${location.host}: open this site by its name, not its IP address.`;
+    default:
+      return error.message || 'Something went wrong. Try again.';
+  }
 }
 
 async function createPasskey(optionsPath, verifyPath, body) {
@@ -28,15 +38,18 @@ async function createPasskey(optionsPath, verifyPath, body) {
   return api(verifyPath, { method: 'POST', body: credential.toJSON() });
 }
 
-/** Runs `work` with the page's buttons disabled and its errors shown. */
+/** Runs `work` with the page's buttons disabled; shows why it failed. True if it did not. */
 async function busy(work) {
-  const buttons = [...document.querySelectorAll('main button')];
+  const buttons = [...document.querySelectorAll('main button:enabled')];
   buttons.forEach((b) => { b.disabled = true; });
   showError('');
   try {
     await work();
+    return true;
   } catch (error) {
+    if (error.status === 401) toSignIn();
     showError(explain(error));
+    return false;
   } finally {
     buttons.forEach((b) => { b.disabled = false; });
   }
@@ -45,78 +58,108 @@ async function busy(work) {
 // ------------------------------------------------------------------ sign-in page
 
 function signInPage(root) {
-  const next = root.dataset.next || '/';
+  const { next } = root.dataset;
+  /** Withdraws the pending autofill request (conditional mediation), if any. */
   let autofill = null;
 
-  async function signIn(name, conditional) {
-    const options = await api('/auth/login/options', { method: 'POST', body: name ? { name } : {} });
+  /** A passkey from the browser's prompt, or with `signal` one picked from the name
+   * field's autofill; then the session. */
+  async function signIn(name, signal) {
+    const options = await api('/auth/login/options', { method: 'POST', body: name ? { name } : {}, signal });
     const request = { publicKey: PK.parseRequestOptionsFromJSON(options) };
-    if (conditional) {
-      autofill = new AbortController();
-      request.mediation = 'conditional';
-      request.signal = autofill.signal;
-    }
+    if (signal) Object.assign(request, { mediation: 'conditional', signal });
     const credential = await navigator.credentials.get(request);
     await api('/auth/login/verify', { method: 'POST', body: credential.toJSON() });
-    location.assign(next);
   }
 
-  /** The name field offers this site's passkeys as autofill, where the browser can. */
+  /** The name field offers this site's passkeys as autofill, where the browser can. It
+   * is not offered again after it fails: a device answering by itself would loop. */
   async function offerAutofill() {
-    if (!(await PK.isConditionalMediationAvailable?.())) return;
-    signIn('', true).catch((error) => { if (error.name !== 'AbortError') showError(explain(error)); });
+    const controller = new AbortController();
+    autofill = controller;
+    try {
+      if (!(await PK.isConditionalMediationAvailable?.())) return;
+      await signIn('', controller.signal);
+      location.assign(next);
+    } catch (error) {
+      if (!controller.signal.aborted && error.name !== 'NotAllowedError') showError(explain(error));
+    }
   }
 
-  const stopAutofill = () => { autofill?.abort(); autofill = null; };
-
-  $('signin').addEventListener('submit', (event) => {
+  /** A ceremony the person asked for. A page has one WebAuthn request at a time, so the
+   * autofill one is withdrawn first, and offered again if this one fails. */
+  async function ceremony(event, field, work) {
     event.preventDefault();
-    stopAutofill();
-    busy(() => signIn($('signin-name').value.trim(), false)).finally(offerAutofill);
-  });
-  $('signup').addEventListener('submit', (event) => {
-    event.preventDefault();
-    stopAutofill();
-    const name = $('signup-name').value.trim();
-    busy(async () => {
-      await createPasskey('/auth/register/options', '/auth/register/verify', { name });
+    autofill?.abort();
+    if (await busy(work)) {
       location.assign(next);
-    }).finally(offerAutofill);
-  });
+    } else {
+      field.focus();
+      offerAutofill();
+    }
+  }
+
+  const signInName = $('signin-name');
+  const signUpName = $('signup-name');
+  $('signin').addEventListener('submit', (event) => ceremony(event, signInName,
+    () => signIn(signInName.value.trim())));
+  $('signup').addEventListener('submit', (event) => ceremony(event, signUpName,
+    () => createPasskey('/auth/register/options', '/auth/register/verify', { name: signUpName.value.trim() })));
   offerAutofill();
 }
 
 // ------------------------------------------------------------------ account page
 
-const day = (date) => (date ? new Date(date).toLocaleString() : 'never');
+const WHEN = { dateStyle: 'medium', timeStyle: 'short' };
+const day = (date) => (date ? new Date(date).toLocaleString(undefined, WHEN) : 'never');
 
-function item(text, buttonLabel, onClick) {
+/** A list item: its text, and a button (`action`, named for `what` to screen readers). */
+function item(text, action, what, onClick) {
   const li = document.createElement('li');
   const span = document.createElement('span');
   span.textContent = text;
-  const button = document.createElement('button');
-  button.type = 'button';
-  button.className = 'quiet';
-  button.textContent = buttonLabel;
-  button.addEventListener('click', onClick);
-  li.append(span, button);
+  li.append(span);
+  if (action) {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'quiet';
+    button.textContent = action;
+    button.setAttribute('aria-label', `${action} ${what}`);
+    button.addEventListener('click', onClick);
+    li.append(button);
+  }
   return li;
 }
 
 function accountPage() {
+  const shown = $('new-key-shown');
+  const secret = $('new-key-secret');
+  const copy = $('copy-key');
+  let shownId = '';
+
+  const remove = (question, path, after) => confirm(question) && busy(async () => {
+    await api(path, { method: 'DELETE' });
+    after?.();
+    await load();
+  });
+
   async function load() {
     const [me, keys] = await Promise.all([api('/auth/me'), api('/auth/api-keys')]);
+    const several = me.passkeys.length > 1;
     $('passkeys').replaceChildren(...me.passkeys.map((p, n) => item(
       `Passkey ${n + 1} (…${p.id.slice(-6)}): added ${day(p.created)}, last used ${day(p.last_used)}`,
-      'Remove',
-      () => confirm('Remove this passkey? You cannot sign in with it afterwards.')
-        && busy(async () => { await api(`/auth/passkeys/${encodeURIComponent(p.id)}`, { method: 'DELETE' }); await load(); }),
+      several && 'Remove',
+      `passkey ${n + 1}`,
+      () => remove('Remove this passkey? You cannot sign in with it afterwards.',
+        `/auth/passkeys/${encodeURIComponent(p.id)}`),
     )));
     $('api-keys').replaceChildren(...keys.api_keys.map((k) => item(
       `${k.name}: created ${day(k.created)}`,
       'Revoke',
-      () => confirm(`Revoke the key "${k.name}"? Programs using it stop working at once.`)
-        && busy(async () => { await api(`/auth/api-keys/${encodeURIComponent(k.id)}`, { method: 'DELETE' }); await load(); }),
+      `key ${k.name}`,
+      () => remove(`Revoke the key "${k.name}"? Programs using it stop working at once.`,
+        `/auth/api-keys/${encodeURIComponent(k.id)}`,
+        () => { if (k.id === shownId) shown.hidden = true; }),
     )));
   }
 
@@ -128,15 +171,22 @@ function accountPage() {
     event.preventDefault();
     busy(async () => {
       const created = await api('/auth/api-keys', { method: 'POST', body: { name: $('key-name').value.trim() } });
-      $('new-key-secret').textContent = created.key;
-      $('new-key-shown').hidden = false;
-      $('key-name').value = '';
+      shownId = created.id;
+      secret.textContent = created.key;
+      copy.textContent = 'Copy';
+      shown.hidden = false;
+      $('new-key').reset(); // empty, and not marked invalid for it
       await load();
-    });
+    }).then((done) => done && copy.focus());
   });
-  $('copy-key').addEventListener('click', async () => {
-    await navigator.clipboard?.writeText($('new-key-secret').textContent);
-    $('copy-key').textContent = 'Copied';
+  copy.addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText(secret.textContent);
+      copy.textContent = 'Copied';
+    } catch {
+      getSelection().selectAllChildren(secret);
+      copy.textContent = 'Selected: copy it now';
+    }
   });
   busy(load);
 }
@@ -145,10 +195,9 @@ function accountPage() {
 
 wireSignOut();
 if (!supported) {
-  showError('This browser cannot use passkeys here. Try a recent Chrome, Edge, Safari or Firefox.');
-  document.querySelectorAll('main form button, #add-passkey').forEach((b) => { b.disabled = true; });
+  showError(standing);
+  document.querySelectorAll('#auth button, #add-passkey').forEach((b) => { b.disabled = true; });
 } else if ($('auth')) {
   signInPage($('auth'));
-} else if ($('account')) {
-  accountPage();
 }
+if ($('account')) accountPage();

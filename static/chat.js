@@ -8,7 +8,7 @@
 //   composer posts the form fields `from` and `text`, keeps the text until it is stored.
 
 import {
-  nick, lastRoom, length, messageElement, refreshTime, wireSignOut, FROM_MAX, TEXT_MAX,
+  nick, lastRoom, length, messageElement, refreshTime, toSignIn, wireSignOut, FROM_MAX, TEXT_MAX,
 } from './lib.js';
 
 const $ = (id) => document.getElementById(id);
@@ -68,11 +68,6 @@ nickForm.addEventListener('submit', (event) => {
 });
 $('rename')?.addEventListener('click', askNick);
 wireSignOut();
-
-/** A signed-in page whose session has ended goes back through the sign-in page. */
-function toSignIn() {
-  location.assign(`/?next=${encodeURIComponent(location.pathname)}`);
-}
 
 // ------------------------------------------------------------------ the log
 

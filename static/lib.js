@@ -111,14 +111,21 @@ export function messageElement(m, me) {
 
 // ------------------------------------------------------------------ accounts
 
-/** JSON to or from the API; a refusal throws an Error carrying the server's sentence. */
-export async function api(path, { method = 'GET', body } = {}) {
-  const init = { method, headers: {} };
+/** JSON to or from the API; a refusal throws an Error carrying the server's sentence
+ * and status. */
+export async function api(path, { method = 'GET', body, signal } = {}) {
+  const init = { method, headers: {}, signal };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
-  const res = await fetch(path, init);
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch (error) {
+    if (error.name === 'AbortError') throw error;
+    throw new Error('Could not reach the server. Check the connection and try again.');
+  }
   const data = res.status === 204 ? null : await res.json().catch(() => null);
   if (!res.ok) {
     const error = new Error(data?.message || `The server answered ${res.status}.`);
@@ -128,13 +135,23 @@ export async function api(path, { method = 'GET', body } = {}) {
   return data;
 }
 
-/** Every "sign out" button on the page ends the session and goes to the front door. */
+/** A page whose session has ended goes through the sign-in page and back. */
+export function toSignIn() {
+  location.assign(`/?next=${encodeURIComponent(location.pathname)}`);
+}
+
+/** The "sign out" button ends the session and goes to the front door; should that fail,
+ * the button says so rather than leaving someone signed in unawares. */
 export function wireSignOut() {
-  for (const button of document.querySelectorAll('#sign-out')) {
-    button.addEventListener('click', async () => {
-      button.disabled = true;
-      try { await api('/auth/logout', { method: 'POST' }); } catch {}
+  const button = document.getElementById('sign-out');
+  button?.addEventListener('click', async () => {
+    button.disabled = true;
+    try {
+      await api('/auth/logout', { method: 'POST' });
       location.assign('/');
-    });
-  }
+    } catch {
+      button.textContent = 'sign out failed: try again';
+      button.disabled = false;
+    }
+  });
 }

@@ -5,10 +5,12 @@ Pages are checked with locators and `expect` (which poll inside Playwright's own
 the pages' CSP has no 'unsafe-eval', so `page.wait_for_function("...")` would be refused.
 """
 
+import base64
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
-from playwright.sync_api import expect
+from playwright.sync_api import expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -92,3 +94,62 @@ def screenshot(page, name):
     path = SCREENSHOTS / name
     page.screenshot(path=str(path))
     return path
+
+
+# ------------------------------------------------------------ passkeys (test_browser_auth.py)
+
+@contextmanager
+def chromium():
+    """The browser for a test module, closed afterwards."""
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+# A platform authenticator that holds discoverable credentials, verifies its user and is
+# touched at once: what the sign-in pages expect of a phone or laptop.
+AUTHENTICATOR = {
+    "protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
+    "hasUserVerification": True, "isUserVerified": True, "automaticPresenceSimulation": True,
+}
+
+
+class VirtualAuthenticator:
+    """Chromium's CDP virtual authenticator in one tab (it stays through navigations):
+    the device whose passkeys that tab's WebAuthn calls create and use."""
+
+    def __init__(self, tab, cdp=None, **options):
+        """`cdp`: the session of another authenticator in the same tab, for a second."""
+        self.cdp = cdp
+        if cdp is None:
+            self.cdp = tab.context.new_cdp_session(tab.page)
+            self.cdp.send("WebAuthn.enable", {"enableUI": False})
+        self.id = self.cdp.send("WebAuthn.addVirtualAuthenticator",
+                                {"options": {**AUTHENTICATOR, **options}})["authenticatorId"]
+
+    def _send(self, method, **params):
+        return self.cdp.send(f"WebAuthn.{method}", {"authenticatorId": self.id, **params})
+
+    def credentials(self):
+        """The passkeys it holds; `credentialId` is standard base64."""
+        return self._send("getCredentials")["credentials"]
+
+    def remove_credential(self, credential_id):
+        self._send("removeCredential", credentialId=credential_id)
+
+    def add_credential(self, credential):
+        self._send("addCredential", credential=credential)
+
+    def set_presence(self, automatic):
+        """Off, a request waits for a touch that never comes: as a pending autofill
+        request (conditional mediation) does until the person picks a passkey."""
+        self._send("setAutomaticPresenceSimulation", enabled=automatic)
+
+
+def web_id(credential):
+    """A virtual authenticator credential's id as the service names it (base64url)."""
+    raw = base64.b64decode(credential["credentialId"])
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()

@@ -376,13 +376,19 @@ def test_invalid_paging_parameters(stack, room_of_55, query, field):
 
 # ------------------------------------------------------------------ other methods and routes
 
-@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
+@pytest.mark.parametrize("method", ["PUT", "PATCH"])
 def test_other_methods_on_messages_are_405(stack, seeded_room, unchanged, method):
     with unchanged(seeded_room):
         r = request(stack.url, method, path(seeded_room), b"from=a&text=b",
                     {"Content-Type": "application/x-www-form-urlencoded"})
         assert_error(r, 405, "method_not_allowed")
-        assert r.headers.get("Allow") == "GET, POST"
+        # DELETE clears a room (moderation), for an admin only.
+        assert r.headers.get("Allow") == "GET, POST, DELETE"
+
+
+def test_clearing_a_room_needs_an_admin(stack, seeded_room, unchanged):
+    with unchanged(seeded_room):
+        assert_error(request(stack.url, "DELETE", path(seeded_room)), 403, "forbidden")
 
 
 # Single-segment paths like /nope may be a room's HTML page, so they are not used here.
@@ -409,7 +415,7 @@ def test_every_api_response_has_server_timing(stack, room):
         get(stack.url, path(room) + "?limit=0"),                            # 400 query
         post_json(stack.url, path(room), "{"),                              # 400 body
         get(stack.url, "/rooms/x/nope/"),                                   # 404
-        request(stack.url, "DELETE", path(room)),                           # 405
+        request(stack.url, "PUT", path(room)),                              # 405
         request(stack.url, "POST", path(room), b"x" * (MAX_BODY + 1),
                 {"Content-Type": "application/json"}),                      # 413
         request(stack.url, "POST", path(room), b"x", {"Content-Type": "text/plain"}),  # 415

@@ -42,7 +42,7 @@ pub enum Via {
     /// A browser's session cookie.
     Session,
     /// `Authorization: Bearer <key>`, one of the user's API keys.
-    ApiKey,
+    ApiKey { key_id: String },
 }
 
 /// Why the credentials a request carries are not accepted.
@@ -79,7 +79,9 @@ pub fn identify(
         return Ok(Some(Principal {
             user_id: owner.user_id,
             name: owner.name,
-            via: Via::ApiKey,
+            via: Via::ApiKey {
+                key_id: owner.key_id,
+            },
         }));
     }
     Ok(session_of(req, config).map(|s| Principal {
@@ -94,6 +96,25 @@ pub fn session_of(req: &Request, config: &Config) -> Option<Session> {
     let key = config.session_key()?;
     let cookies = req.header_text(header::COOKIE)?;
     session::verify(&key, session::token_in(cookies, is_secure(req))?)
+}
+
+/// Whether the request presents the Secret Store's `admin_key` as its bearer token.
+pub fn is_admin_key(req: &Request, config: &Config) -> bool {
+    let (Some(presented), Some(key)) = (bearer(req), config.admin_key()) else {
+        return false;
+    };
+    // Compared in constant time: the key is a password.
+    presented.len() == key.len()
+        && presented
+            .bytes()
+            .zip(key.bytes())
+            .fold(0, |diff, (a, b)| diff | (a ^ b))
+            == 0
+}
+
+/// Whether the request carries an `Authorization: Bearer` token (valid or not).
+pub fn has_bearer(req: &Request) -> bool {
+    bearer(req).is_some()
 }
 
 /// The token of an `Authorization: Bearer <token>` header.

@@ -19,6 +19,8 @@ pub struct ApiError {
     pub message: String,
     field: Option<&'static str>,
     allow: Option<&'static str>,
+    /// Seconds for `Retry-After` (503s say 1 without one).
+    retry_after: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -37,6 +39,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             allow: None,
+            retry_after: None,
         }
     }
 
@@ -72,6 +75,18 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "passkey_rejected", message)
     }
 
+    /// 429: over a rate limit; `Retry-After` says when to try again.
+    pub fn too_many_requests(retry_after: std::time::Duration) -> Self {
+        Self {
+            retry_after: Some(retry_after.as_secs().max(1)),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Slow down: too many requests. Try again in a moment.",
+            )
+        }
+    }
+
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "forbidden", message)
     }
@@ -82,6 +97,14 @@ impl ApiError {
             "not_found",
             "There is nothing at this address.",
         )
+    }
+
+    /// The same error with a more specific sentence.
+    pub fn with_message(self, message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            ..self
+        }
     }
 
     pub fn method_not_allowed(allow: &'static str) -> Self {
@@ -129,7 +152,9 @@ impl ApiError {
         if let Some(allow) = self.allow {
             resp.set_header(header::ALLOW, allow);
         }
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(secs) = self.retry_after {
+            resp.set_header(header::RETRY_AFTER, secs.to_string());
+        } else if self.status == StatusCode::SERVICE_UNAVAILABLE {
             resp.set_header(header::RETRY_AFTER, "1");
         }
         resp

@@ -16,13 +16,14 @@ pub mod error;
 #[cfg(test)]
 mod props;
 pub mod routes;
+mod throttle;
 
 use fastly::http::{Method, header};
 use fastly::{Request, Response};
 
 use self::body::query_pairs;
 use self::error::ApiError;
-use self::routes::Route;
+use self::routes::{AuthRoute, Route};
 use crate::auth::{self, csrf};
 use crate::config::{AuthMode, Config};
 use crate::headers::HeaderText;
@@ -37,13 +38,20 @@ pub fn serve(req: Request) {
         let refused = ApiError::forbidden("Cross-site requests cannot change anything here.");
         return send(Err(refused), &meter);
     }
+    if !req.get_method().is_safe()
+        && let Err(flooding) = throttle::flood_guard(&req, &config)
+    {
+        return send(Err(flooding), &meter);
+    }
     let path = req.get_path().to_owned();
     match Route::parse(&path) {
         Route::Messages(room) => api::messages::serve(req, room, &config, &meter),
+        Route::Message(room, id) => api::moderation::serve_message(req, room, id, &config, &meter),
         Route::Events(room, page) => api::events::serve(req, room, page, &config, &meter),
         Route::Auth(route) => {
             let answer = match config.auth_mode() {
-                AuthMode::Passkey => api::auth::serve(req, route, &config, &meter),
+                AuthMode::Passkey => ceremony_allowed(&req, route, &config)
+                    .and_then(|()| api::auth::serve(req, route, &config, &meter)),
                 AuthMode::Open => Err(ApiError::not_found()),
             };
             send(answer, &meter)
@@ -97,6 +105,18 @@ fn pages(req: &Request, route: Route, config: &Config, meter: &KvMeter) -> Respo
     }
 }
 
+/// Sign-up and sign-in ceremonies are counted per client address when they start
+/// (`auth_rate`), so nobody can mint challenges or probe names in bulk.
+fn ceremony_allowed(req: &Request, route: AuthRoute, config: &Config) -> Result<(), ApiError> {
+    match route {
+        AuthRoute::RegisterOptions | AuthRoute::LoginOptions | AuthRoute::PasskeyOptions => {
+            let address = throttle::client_address(req);
+            throttle::throttle(config, "auth_rate", "auth", &address)
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Whether the client reads HTML: browsers say so in `Accept` when they navigate.
 fn accepts_html(req: &Request) -> bool {
     req.header_text(header::ACCEPT)
@@ -109,7 +129,14 @@ pub fn refuse_unreadable_url() {
     send(Err(error), &KvMeter::default());
 }
 
+/// A request that would change something from another site (see `auth::csrf`).
+/// Bearer requests are exempt: a page elsewhere cannot make a browser send our
+/// `Authorization` header (that needs a CORS preflight nobody here answers), so a
+/// bearer token proves the request came from a program holding it.
 fn is_cross_site(req: &Request, config: &Config) -> bool {
+    if auth::has_bearer(req) {
+        return false;
+    }
     let own_origin = req.get_url().origin().ascii_serialization();
     csrf::is_cross_site(
         req.get_method(),

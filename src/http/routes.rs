@@ -8,8 +8,10 @@ const RESERVED: &[&str] = &["favicon.ico", "robots.txt"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route<'a> {
-    /// `/rooms/{room}/messages/`: history and posts.
+    /// `/rooms/{room}/messages/`: history, posts, and clearing the room.
     Messages(&'a str),
+    /// `/rooms/{room}/messages/{id}`: deleting or editing one message.
+    Message(&'a str, &'a str),
     /// `/rooms/{room}/events/`: the live stream; with `next/{id}/` after it, the page of
     /// a cut backlog that starts after `id` (the links Fanout follows, see `events_page_path`).
     Events(&'a str, Option<&'a str>),
@@ -85,6 +87,12 @@ impl<'a> Route<'a> {
             return match rest.split_once('/') {
                 Some((room, "messages/")) => Route::Messages(room),
                 Some((room, "events/")) => Route::Events(room, None),
+                Some((room, tail)) if tail.starts_with("messages/") => {
+                    match &tail["messages/".len()..] {
+                        id if !id.is_empty() && !id.contains('/') => Route::Message(room, id),
+                        _ => Route::ApiNotFound,
+                    }
+                }
                 Some((room, tail)) => match tail
                     .strip_prefix("events/next/")
                     .and_then(|t| t.strip_suffix('/'))
@@ -133,6 +141,8 @@ mod tests {
         }
         parses("/rooms/lobby/messages/", Route::Messages("lobby"));
         parses("/rooms//messages/", Route::Messages(""));
+        parses("/rooms/lobby/messages/7", Route::Message("lobby", "7"));
+        parses("/rooms/lobby/messages/x", Route::Message("lobby", "x"));
         parses("/rooms/a.b/events/", Route::Events("a.b", None));
         parses("/rooms/a/events/next/110/", Route::Events("a", Some("110")));
         for path in [
@@ -144,7 +154,7 @@ mod tests {
         }
         for path in [
             "/rooms/lobby/messages",
-            "/rooms/lobby/messages/x",
+            "/rooms/lobby/messages/7/",
             "/rooms/a/b/messages/",
             "/rooms/",
         ] {

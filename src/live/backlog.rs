@@ -3,7 +3,7 @@
 
 use super::event::{Event, ResetReason};
 use crate::model::{MessageId, RoomId};
-use crate::store::{Rooms, StoreError};
+use crate::store::{Change, Entry, Rooms, StoreError};
 
 /// Most messages one response replays; Fanout fetches the rest from a `Grip-Link`.
 /// With 50-message windows a page costs at most 1 list + 3 lookups, however many
@@ -72,12 +72,15 @@ pub fn catch_up(
         Backlog::Nothing => live(Vec::new()),
         Backlog::Ahead => reset(ResetReason::Ahead),
         Backlog::Range { lo, hi, more } => {
-            let messages = rooms.range(room, lo, hi)?;
-            if messages.first().map(|m| m.id) != Some(lo) || messages.len() as u64 != hi - lo + 1 {
+            let entries = rooms.entries(room, lo, hi)?;
+            if entries.first().map(Entry::id) != Some(lo) || entries.len() as u64 != hi - lo + 1 {
                 reset(ResetReason::Expired)
             } else {
                 CatchUp {
-                    events: messages.into_iter().map(Event::Message).collect(),
+                    events: events_of(rooms, room, entries)?
+                        .into_iter()
+                        .filter_map(|(_, event)| event)
+                        .collect(),
                     then: if more {
                         Then::Continue { last_sent: hi }
                     } else {
@@ -87,6 +90,49 @@ pub fn catch_up(
             }
         }
     })
+}
+
+/// What each stored entry tells a subscriber, by id: `None` for one it is told nothing
+/// about (a deleted message; an edit of a message deleted since). An edit's message is
+/// read from the entries given, or looked up when it is older than they are.
+pub fn events_of(
+    rooms: &Rooms,
+    room: &RoomId,
+    entries: Vec<Entry>,
+) -> Result<Vec<(MessageId, Option<Event>)>, StoreError> {
+    let mut events = Vec::with_capacity(entries.len());
+    for entry in &entries {
+        let event = match entry {
+            Entry::Message(m) => Some(Event::Message(m.clone())),
+            Entry::Gone { .. } => None,
+            Entry::Event { id, change } => match change {
+                Change::Delete { target } => Some(Event::Delete {
+                    id: *id,
+                    target: *target,
+                }),
+                Change::Clear { from } => Some(Event::Clear {
+                    id: *id,
+                    from: from.clone(),
+                }),
+                Change::Edit { target } => {
+                    let known = entries.iter().find_map(|e| match e {
+                        Entry::Message(m) if m.id == *target => Some(m.clone()),
+                        _ => None,
+                    });
+                    let message = match known {
+                        Some(message) => Some(message),
+                        None if entries.first().is_some_and(|e| e.id() > *target) => {
+                            rooms.message(room, *target)?
+                        }
+                        None => None,
+                    };
+                    message.map(|message| Event::Edit { id: *id, message })
+                }
+            },
+        };
+        events.push((entry.id(), event));
+    }
+    Ok(events)
 }
 
 #[cfg(test)]

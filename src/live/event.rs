@@ -9,6 +9,12 @@ use crate::model::{Message, MessageId};
 pub enum Event {
     /// A message; its id is the event id.
     Message(Message),
+    /// Message `target` was deleted (event `id`).
+    Delete { id: MessageId, target: MessageId },
+    /// `message` now reads as it does here (event `id`).
+    Edit { id: MessageId, message: Message },
+    /// Every message before event `id` was removed, or only those `from` one person.
+    Clear { id: MessageId, from: Option<String> },
     /// The resume point could not be honoured: the subscriber continues live from `newest`.
     Reset {
         reason: ResetReason,

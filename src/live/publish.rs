@@ -19,11 +19,12 @@ use fastly::http::{Method, StatusCode, header};
 use fastly::{Request, Response};
 use serde_json::json;
 
+use super::event::Event;
 use super::grip::channel;
-use super::sse::message_event;
+use super::sse::{frame, placeholder};
 use crate::config::Config;
 use crate::headers::HeaderText;
-use crate::model::{Message, RoomId};
+use crate::model::{MessageId, RoomId};
 
 /// The backend the publish API is reached through (fastly.toml).
 pub const PUBLISH_BACKEND: &str = "publisher";
@@ -46,13 +47,19 @@ pub struct Item {
 }
 
 impl Item {
-    /// A message, sequenced after the one before it in its room.
-    pub fn message(room: &RoomId, message: &Message) -> Self {
+    /// Entry `id` of a room's sequence: its event, or a placeholder for one nobody is
+    /// told about (a deleted message), so the ids after it still follow on.
+    pub fn entry(room: &RoomId, id: MessageId, event: Option<&Event>) -> Self {
+        let content = event.map_or_else(|| placeholder().to_owned(), frame);
+        Self::sequenced(room, id, content)
+    }
+
+    fn sequenced(room: &RoomId, id: MessageId, content: String) -> Self {
         Self {
             channel: channel(room),
-            id: message.id.to_string(),
-            prev_id: (message.id - 1).to_string(),
-            content: message_event(message),
+            id: id.to_string(),
+            prev_id: (id - 1).to_string(),
+            content,
         }
     }
 }
@@ -183,6 +190,7 @@ fn retry_after(resp: &Response) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Message;
 
     #[test]
     fn a_message_is_one_sequenced_item() {
@@ -192,9 +200,14 @@ mod tests {
             from: "a".into(),
             date: "d".into(),
             text: "100% <live>".into(),
+            edited: None,
         };
-        let body: serde_json::Value =
-            serde_json::from_str(&publish_body(&[Item::message(&room, &m)])).unwrap();
+        let body: serde_json::Value = serde_json::from_str(&publish_body(&[Item::entry(
+            &room,
+            3,
+            Some(&Event::Message(m)),
+        )]))
+        .unwrap();
         assert_eq!(
             body,
             json!({"items": [{"channel": "room-lobby", "id": "3", "prev-id": "2", "formats": {"http-stream": {

@@ -15,14 +15,20 @@ pub const TEXT_MAX: usize = 1000;
 /// SSE event id, so a client's `Last-Event-ID` is a message id.
 pub type MessageId = u64;
 
+/// The largest id a room can reach (ten decimal digits: see `store::keys`).
+pub const ID_MAX: MessageId = 9_999_999_999;
+
 /// A message as stored and as sent on the wire. Field order is the JSON key order of
-/// fastly/fanout-chat-demo: `id`, `from`, `date`, `text`.
+/// fastly/fanout-chat-demo: `id`, `from`, `date`, `text`; `edited` (when its author last
+/// changed the text) only appears once it has been.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     pub id: MessageId,
     pub from: String,
     pub date: String,
     pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited: Option<String>,
 }
 
 /// A validated message that has not been given an id yet.
@@ -37,7 +43,7 @@ impl Draft {
     /// (browsers send textarea newlines as CRLF in forms).
     pub fn parse(from: Option<&str>, text: Option<&str>) -> Result<Self, Invalid> {
         let from = Nickname::parse(from)?.into_string();
-        let text = clean("text", text, TEXT_MAX, true)?;
+        let text = parse_text(text)?;
         Ok(Self { from, text })
     }
 
@@ -47,8 +53,15 @@ impl Draft {
             from: self.from,
             date: format_date(now),
             text: self.text,
+            edited: None,
         }
     }
+}
+
+/// A message's text: trimmed, 1 to `TEXT_MAX` characters, newlines allowed (`\r\n`
+/// becomes `\n`), no other control characters. The rule for new and edited messages.
+pub fn parse_text(text: Option<&str>) -> Result<String, Invalid> {
+    clean("text", text, TEXT_MAX, true)
 }
 
 /// A required text field, trimmed, 1 to `max` characters, without control characters

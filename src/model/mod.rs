@@ -6,13 +6,16 @@
 //! it. What that becomes on the wire (a 400, a `stream-error` event, a form re-shown with
 //! the reason) is for the layer that answers to decide.
 
+pub mod filter;
 mod message;
 #[cfg(test)]
 mod props;
 mod room;
 mod user;
 
-pub use message::{Draft, FROM_MAX, Message, MessageId, TEXT_MAX, format_date, parse_id};
+pub use message::{
+    Draft, FROM_MAX, ID_MAX, Message, MessageId, TEXT_MAX, format_date, parse_id, parse_text,
+};
 pub use room::{ROOM_MAX, RoomId};
 pub use user::Nickname;
 

@@ -33,6 +33,9 @@ const CHALLENGE_TTL_MIN: Duration = Duration::from_secs(60);
 /// How long a used challenge is remembered: longer than any challenge lives
 /// (`challenge_secs` is at most 600).
 const USED_TTL: Duration = Duration::from_secs(600);
+/// Bytes of every challenge issued. A response naming a challenge of another size
+/// names none of ours, and is not looked up: its key could exceed KV's 1024 bytes.
+pub const CHALLENGE_LEN: usize = 32;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
@@ -115,6 +118,11 @@ pub struct Accounts<'a> {
 /// free of invisible and direction characters.
 fn name_key(name: &str) -> String {
     format!("name:{}", B64.encode(name.to_ascii_lowercase()))
+}
+
+/// The id in a challenge's KV keys; `None` for a challenge this service never issues.
+fn challenge_id(challenge: &[u8]) -> Option<String> {
+    (challenge.len() == CHALLENGE_LEN).then(|| B64.encode(challenge))
 }
 
 /// The KV key of a credential id (base64url, as WebAuthn JSON carries it).
@@ -246,7 +254,7 @@ impl<'a> Accounts<'a> {
     /// Stores a challenge until it expires.
     pub fn put_challenge(
         &self,
-        challenge: &[u8],
+        challenge: &[u8; CHALLENGE_LEN],
         record: &Challenge,
         lifetime: Duration,
     ) -> Result<(), StoreError> {
@@ -260,9 +268,11 @@ impl<'a> Accounts<'a> {
     }
 
     /// The challenge's record, consumed: a second call for the same challenge, even a
-    /// concurrent one, gets `None`.
+    /// concurrent one, gets `None`, and so does a challenge that was never issued.
     pub fn take_challenge(&self, challenge: &[u8]) -> Result<Option<Challenge>, StoreError> {
-        let id = B64.encode(challenge);
+        let Some(id) = challenge_id(challenge) else {
+            return Ok(None);
+        };
         let Some(record) = self.kv.get::<Challenge>(&format!("chal:{id}"))? else {
             return Ok(None);
         };
@@ -274,5 +284,29 @@ impl<'a> Accounts<'a> {
         }
         self.kv.delete(&format!("chal:{id}"))?;
         Ok(Some(record))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_challenges_of_the_issued_size_are_looked_up() {
+        let issued = [7u8; CHALLENGE_LEN];
+        assert_eq!(challenge_id(&issued), Some(B64.encode(issued)));
+        for other in [0, 1, CHALLENGE_LEN - 1, CHALLENGE_LEN + 1, 1000] {
+            assert_eq!(challenge_id(&vec![7u8; other]), None, "{other} bytes");
+        }
+    }
+
+    #[test]
+    fn keys_stay_within_kv_limits() {
+        // The longest name (64 characters of 4 bytes) and any credential id.
+        let name = "\u{1F600}".repeat(64);
+        assert!(name_key(&name).len() <= 1024);
+        assert_eq!(name_key("Ann"), name_key("aNN"));
+        assert_ne!(name_key("Zoë"), name_key("zoe"));
+        assert!(cred_key(&"A".repeat(1400)).len() < 64);
     }
 }

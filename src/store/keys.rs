@@ -1,9 +1,9 @@
 //! Every KV key layout in one place.
 
-use crate::model::{MessageId, RoomId};
+use crate::model::{ID_MAX, MessageId, RoomId};
 
 /// Ids are stored as `ID_CEILING - id`; ten digits keep the keys fixed-width.
-const ID_CEILING: MessageId = 9_999_999_999;
+const ID_CEILING: MessageId = ID_MAX;
 
 pub fn room_prefix(room: &RoomId) -> String {
     format!("m:{room}:")

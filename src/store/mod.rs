@@ -36,6 +36,7 @@
 mod accounts;
 mod keys;
 mod kv;
+mod moderation;
 mod rooms;
 mod turn;
 mod window;
@@ -43,7 +44,9 @@ mod window;
 pub use accounts::{
     Accounts, ApiKeyInfo, ApiKeyOwner, Challenge, Credential, PasskeyRef, Purpose, User,
 };
+pub use moderation::{Applied, Refusal};
 pub use rooms::Rooms;
+pub use window::{Change, Entry};
 
 use fastly::kv_store::{KVStoreError, LookupResponse};
 use serde::de::DeserializeOwned;

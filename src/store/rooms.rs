@@ -1,4 +1,4 @@
-//! Reading and appending a room's messages.
+//! Reading and appending a room's entries (see `window` for what an entry is).
 
 use std::time::Duration;
 
@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use super::keys::{id_from_key, message_key, room_prefix};
 use super::kv::open_store;
 use super::turn::{AppendTurn, backoff};
-use super::window::{Window, windows_covering};
+use super::window::{Entry, Window, windows_covering};
 use super::{StoreError, decode};
 use crate::model::{Draft, Message, MessageId, RoomId};
 use crate::timing::KvMeter;
@@ -19,10 +19,14 @@ const APPEND_ATTEMPTS: u32 = 256;
 
 /// The rooms of one request: the KV handle plus the meter every operation reports to.
 pub struct Rooms<'a> {
-    kv: KVStore,
-    meter: &'a KvMeter,
-    ttl: Duration,
+    pub(super) kv: KVStore,
+    pub(super) meter: &'a KvMeter,
+    pub(super) ttl: Duration,
 }
+
+/// How an appended entry changes the entries it copies from the head before it (a
+/// deletion erases its target there too); `None` leaves an entry as it is.
+pub type Rewrite<'r> = &'r dyn Fn(&Entry) -> Option<Entry>;
 
 impl<'a> Rooms<'a> {
     pub fn open(meter: &'a KvMeter, ttl: Duration) -> Result<Self, StoreError> {
@@ -33,7 +37,7 @@ impl<'a> Rooms<'a> {
         })
     }
 
-    /// The id of the room's newest message, 0 for an empty room. One list operation.
+    /// The id of the room's newest entry, 0 for an empty room. One list operation.
     pub fn newest_id(&self, room: &RoomId) -> Result<MessageId, StoreError> {
         let prefix = room_prefix(room);
         let page = self.meter.time(1, || {
@@ -47,7 +51,8 @@ impl<'a> Rooms<'a> {
     }
 
     /// Up to `limit` newest messages with ids below `before` (if given), oldest first,
-    /// and the room's newest id.
+    /// and the room's newest id. Deleted messages and moderation events take ids too, so
+    /// a page can hold fewer than `limit` messages.
     pub fn latest(
         &self,
         room: &RoomId,
@@ -57,42 +62,84 @@ impl<'a> Rooms<'a> {
         let newest = self.newest_id(room)?;
         let hi = before.map_or(newest, |b| newest.min(b.saturating_sub(1)));
         let lo = hi.saturating_sub(limit.saturating_sub(1)).max(1);
-        Ok((newest, self.range(room, lo, hi)?))
+        let messages = self
+            .entries(room, lo, hi)?
+            .into_iter()
+            .filter_map(|entry| match entry {
+                Entry::Message(m) => Some(m),
+                _ => None,
+            })
+            .collect();
+        Ok((newest, messages))
     }
 
-    /// The stored messages with ids in `lo ..= hi`, oldest first; expired ones are absent.
+    /// The stored entries with ids in `lo ..= hi`, oldest first; expired ones are absent.
     /// Reads the covering windows concurrently.
-    pub fn range(
+    pub fn entries(
         &self,
         room: &RoomId,
         lo: MessageId,
         hi: MessageId,
-    ) -> Result<Vec<Message>, StoreError> {
+    ) -> Result<Vec<Entry>, StoreError> {
         let ids = windows_covering(lo, hi);
         let windows = self.lookup_many(room, &ids)?;
-        let mut messages: Vec<Message> = windows
+        let mut entries: Vec<Entry> = windows
             .into_iter()
             .flatten()
             .flat_map(|w| w.messages)
-            .filter(|m| (lo..=hi).contains(&m.id))
+            .filter(|e| (lo..=hi).contains(&e.id()))
             .collect();
-        messages.sort_by_key(|m| m.id);
-        messages.dedup_by_key(|m| m.id);
-        Ok(messages)
+        entries.sort_by_key(Entry::id);
+        entries.dedup_by_key(|e| e.id());
+        Ok(entries)
+    }
+
+    /// Message `id` as it is now, if it exists and was not deleted. One lookup.
+    pub fn message(&self, room: &RoomId, id: MessageId) -> Result<Option<Message>, StoreError> {
+        let window = self.lookup(room, id)?;
+        Ok(window
+            .into_iter()
+            .flat_map(|w| w.messages)
+            .find_map(|entry| match entry {
+                Entry::Message(m) if m.id == id => Some(m),
+                _ => None,
+            }))
     }
 
     /// Stores `draft` as the room's next message and returns it with its id and date.
     pub fn append(&self, room: &RoomId, draft: Draft) -> Result<Message, StoreError> {
-        let writer = uuid::Uuid::new_v4().to_string();
         let turn = AppendTurn::take(room);
+        let now = OffsetDateTime::now_utc();
+        self.append_entry(
+            room,
+            &turn,
+            |id| {
+                let message = draft.clone().into_message(id, now);
+                (Entry::Message(message.clone()), message)
+            },
+            &|_| None,
+        )
+    }
+
+    /// Appends the entry `build` makes for the room's next id, applying `rewrite` to the
+    /// entries its window copies from the head, and returns what `build` returned with it.
+    pub(super) fn append_entry<T>(
+        &self,
+        room: &RoomId,
+        turn: &AppendTurn,
+        build: impl Fn(MessageId) -> (Entry, T),
+        rewrite: Rewrite,
+    ) -> Result<T, StoreError> {
+        let writer = uuid::Uuid::new_v4().to_string();
         let mut base = self.head_window(room, None)?;
         for attempt in 0..APPEND_ATTEMPTS {
             if attempt > 0 {
                 backoff(attempt);
             }
             let id = base.as_ref().map_or(0, Window::newest_id) + 1;
-            let message = draft.clone().into_message(id, OffsetDateTime::now_utc());
-            let window = Window::extend(base.as_ref(), message.clone(), &writer);
+            let (entry, built) = build(id);
+            let mut window = Window::extend(base.as_ref(), entry, &writer);
+            window.rewrite(&|e: &Entry| if e.id() == id { None } else { rewrite(e) });
             let body = serde_json::to_vec(&window).expect("a window always serializes");
             let key = message_key(room, id);
             let inserted = self.meter.time(1, || {
@@ -111,13 +158,13 @@ impl<'a> Rooms<'a> {
             // Adds are atomic: success is final. Without one, Viceroy's check-then-write
             // Add may have let another post in, so read back what the key holds.
             if added && turn.is_held() {
-                return Ok(message);
+                return Ok(built);
             }
             let held = self.lookup(room, id)?;
             match &held {
-                Some(held) if held.writer == writer => return Ok(message),
+                Some(held) if held.writer == writer => return Ok(built),
                 // A real KV's Add is atomic; reads may lag our own write by a moment.
-                None if added => return Ok(message),
+                None if added => return Ok(built),
                 _ => {}
             }
             // Lost: others may have posted more while we raced, so start again from
@@ -128,7 +175,7 @@ impl<'a> Rooms<'a> {
         Err(StoreError::Contended)
     }
 
-    /// The newest message's window, or `None` for an empty room. `known` is a window
+    /// The newest entry's window, or `None` for an empty room. `known` is a window
     /// already read, which saves the lookup when it is still the newest.
     fn head_window(
         &self,
@@ -145,7 +192,11 @@ impl<'a> Rooms<'a> {
         self.lookup(room, newest)?.map(Some).ok_or(StoreError::Busy)
     }
 
-    fn lookup(&self, room: &RoomId, id: MessageId) -> Result<Option<Window>, StoreError> {
+    pub(super) fn lookup(
+        &self,
+        room: &RoomId,
+        id: MessageId,
+    ) -> Result<Option<Window>, StoreError> {
         let found = self
             .meter
             .time(1, || self.kv.lookup(&message_key(room, id)));

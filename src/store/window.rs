@@ -1,41 +1,110 @@
-//! Windows: each message key's value carries the messages before it.
+//! Windows: each key's value carries the entries before it.
+//!
+//! A room is a sequence of entries with ids 1, 2, 3, …: messages, and the moderation
+//! events that change them (a deletion, an edit, a clear), each taking the next id so a
+//! resuming client receives them in order. A deleted message's entry becomes `Gone`:
+//! its id stays in the sequence, its text and author are erased from every window that
+//! copied it. An edit rewrites the message's entry in place (text and `edited` date) and
+//! adds an `Edit` entry saying so; the text lives only in the message's entry.
 
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Message, MessageId};
 
-/// Messages per stored window, and so per lookup.
+/// Entries per stored window, and so per lookup.
 pub const WINDOW: u64 = 50;
 
-/// The stored value of one message key.
+/// One entry of a room's sequence, as stored.
+///
+/// Untagged: a message keeps the JSON shape it has always had (`{"id","from","date",
+/// "text"}`), so windows written before moderation existed still read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Entry {
+    /// A moderation event.
+    Event {
+        id: MessageId,
+        #[serde(flatten)]
+        change: Change,
+    },
+    /// A deleted message, or an entry erased by a clear: only its id remains.
+    Gone {
+        id: MessageId,
+        gone: bool,
+    },
+    Message(Message),
+}
+
+/// What a moderation event did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "lowercase")]
+pub enum Change {
+    /// Message `target` was deleted.
+    Delete { target: MessageId },
+    /// Message `target`'s text was changed (its entry has the new text).
+    Edit { target: MessageId },
+    /// Every message before this event was removed, or only those `from` one person.
+    Clear {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
+    },
+}
+
+impl Entry {
+    pub fn id(&self) -> MessageId {
+        match self {
+            Entry::Event { id, .. } | Entry::Gone { id, .. } => *id,
+            Entry::Message(m) => m.id,
+        }
+    }
+
+    pub fn gone(id: MessageId) -> Self {
+        Entry::Gone { id, gone: true }
+    }
+}
+
+/// The stored value of one key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Window {
     /// Random per-post token; tells the writer whether the key holds its own insert.
     pub writer: String,
-    /// Up to `WINDOW` consecutive messages, oldest first, ending with the key's message.
-    pub messages: Vec<Message>,
+    /// Up to `WINDOW` consecutive entries, oldest first, ending with the key's own.
+    /// (Named `messages` since before windows held anything else.)
+    pub messages: Vec<Entry>,
 }
 
 impl Window {
     pub fn newest_id(&self) -> MessageId {
-        self.messages.last().map_or(0, |m| m.id)
+        self.messages.last().map_or(0, Entry::id)
     }
 
-    /// The window of the message that follows `base` (the room's head, if any).
-    pub fn extend(base: Option<&Window>, message: Message, writer: &str) -> Window {
+    /// The window of the entry that follows `base` (the room's head, if any).
+    pub fn extend(base: Option<&Window>, entry: Entry, writer: &str) -> Window {
         let previous = base.map_or(&[][..], |w| &w.messages[..]);
         let keep = previous.len().min(WINDOW as usize - 1);
         let mut messages = Vec::with_capacity(keep + 1);
         messages.extend_from_slice(&previous[previous.len() - keep..]);
-        messages.push(message);
+        messages.push(entry);
         Window {
             writer: writer.to_owned(),
             messages,
         }
     }
+
+    /// Applies `rewrite` to every entry; `true` if any changed.
+    pub fn rewrite(&mut self, rewrite: &impl Fn(&Entry) -> Option<Entry>) -> bool {
+        let mut changed = false;
+        for entry in &mut self.messages {
+            if let Some(new) = rewrite(entry) {
+                changed |= new != *entry;
+                *entry = new;
+            }
+        }
+        changed
+    }
 }
 
-/// Ids of the windows that together hold every message in `lo ..= hi`:
+/// Ids of the windows that together hold every entry in `lo ..= hi`:
 /// `hi`, `hi - 50`, … — `⌈(hi - lo + 1) / 50⌉` of them.
 pub fn windows_covering(lo: MessageId, hi: MessageId) -> Vec<MessageId> {
     let lo = lo.max(1);
@@ -55,13 +124,14 @@ pub fn windows_covering(lo: MessageId, hi: MessageId) -> Vec<MessageId> {
 mod tests {
     use super::*;
 
-    fn msg(id: MessageId) -> Message {
-        Message {
+    fn msg(id: MessageId) -> Entry {
+        Entry::Message(Message {
             id,
             from: "a".into(),
             date: "2026-11-22T00:00:00.000Z".into(),
             text: format!("m{id}"),
-        }
+            edited: None,
+        })
     }
 
     #[test]
@@ -72,8 +142,60 @@ mod tests {
             let win = w.as_ref().unwrap();
             assert_eq!(win.newest_id(), id);
             assert_eq!(win.messages.len() as u64, id.min(WINDOW));
-            assert_eq!(win.messages[0].id, id.saturating_sub(WINDOW - 1).max(1));
+            assert_eq!(win.messages[0].id(), id.saturating_sub(WINDOW - 1).max(1));
         }
+    }
+
+    #[test]
+    fn entries_read_in_every_stored_shape() {
+        let stored = r#"{"writer":"w","messages":[
+            {"id":1,"from":"ann","date":"d","text":"old window, before moderation"},
+            {"id":2,"from":"bob","date":"d","text":"fixed","edited":"e"},
+            {"id":3,"gone":true},
+            {"id":4,"event":"delete","target":3},
+            {"id":5,"event":"edit","target":2},
+            {"id":6,"event":"clear"},
+            {"id":7,"event":"clear","from":"ann"}]}"#;
+        let w: Window = serde_json::from_str(stored).unwrap();
+        assert!(matches!(&w.messages[0], Entry::Message(m) if m.edited.is_none()));
+        assert!(matches!(&w.messages[1], Entry::Message(m) if m.edited.as_deref() == Some("e")));
+        assert_eq!(w.messages[2], Entry::gone(3));
+        assert_eq!(
+            w.messages[3],
+            Entry::Event {
+                id: 4,
+                change: Change::Delete { target: 3 }
+            }
+        );
+        assert_eq!(
+            w.messages[4],
+            Entry::Event {
+                id: 5,
+                change: Change::Edit { target: 2 }
+            }
+        );
+        assert_eq!(
+            w.messages[5],
+            Entry::Event {
+                id: 6,
+                change: Change::Clear { from: None }
+            }
+        );
+        assert_eq!(
+            w.messages[6],
+            Entry::Event {
+                id: 7,
+                change: Change::Clear {
+                    from: Some("ann".into())
+                }
+            }
+        );
+        let again: Window = serde_json::from_str(&serde_json::to_string(&w).unwrap()).unwrap();
+        assert_eq!(again, w);
+        assert_eq!(
+            serde_json::to_string(&w.messages[0]).unwrap(),
+            r#"{"id":1,"from":"ann","date":"d","text":"old window, before moderation"}"#
+        );
     }
 
     #[test]

@@ -74,6 +74,16 @@ impl AuthenticationResponse {
     pub fn credential_id(&self) -> &CredentialId {
         &self.id
     }
+
+    /// §7.2 step 6: when nobody was named before the ceremony (a discoverable sign-in),
+    /// the response must name its user with a user handle; after a named start (or a
+    /// session) the user is known and the handle may be left out.
+    pub fn check_user_named(&self, named_before: bool) -> Result<(), WebAuthnError> {
+        match (named_before, &self.user_handle) {
+            (false, None) => Err(WebAuthnError::NoUserHandle),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// What the handler stored at registration (and since) for the credential used.
@@ -235,7 +245,8 @@ mod tests {
             c.registration_json()["response"]["clientDataJSON"].clone();
         assert_eq!(c.sign_in(0, &create, 1), Err(WebAuthnError::WrongCeremony));
 
-        // Without a user handle the credential id alone identifies the owner.
+        // Without a user handle the credential id alone identifies the owner, but only
+        // after a named start: a discoverable sign-in must name its user.
         let mut no_handle = json.clone();
         no_handle["response"]["userHandle"] = Json::Null;
         assert!(c.sign_in(0, &no_handle, 1).is_ok());
@@ -244,6 +255,14 @@ mod tests {
             .unwrap()
             .remove("userHandle");
         assert!(c.sign_in(0, &no_handle, 1).is_ok());
+        let parsed =
+            |json: &Json| AuthenticationResponse::from_json(json.to_string().as_bytes()).unwrap();
+        assert_eq!(parsed(&no_handle).check_user_named(true), Ok(()));
+        assert_eq!(
+            parsed(&no_handle).check_user_named(false),
+            Err(WebAuthnError::NoUserHandle)
+        );
+        assert_eq!(parsed(&json).check_user_named(false), Ok(()));
     }
 
     /// A sign-in response from the software authenticator, signed after `change`.

@@ -78,6 +78,8 @@ pub enum WebAuthnError {
     UnknownCredential,
     /// The assertion's user handle is not the owner of the credential used.
     WrongUser,
+    /// A discoverable sign-in's assertion without a user handle (§7.2 step 6).
+    NoUserHandle,
     InvalidSignature,
     /// §7.2 step 22: the counter did not move forward, a sign of a cloned authenticator.
     CounterNotIncreased {
@@ -107,6 +109,7 @@ impl fmt::Display for WebAuthnError {
             CredentialMismatch => f.write_str("The passkey id in the response does not match the one the authenticator reported."),
             UnknownCredential => f.write_str("This passkey is not registered here."),
             WrongUser => f.write_str("This passkey belongs to a different account."),
+            NoUserHandle => f.write_str("The authenticator did not say which account this passkey is for."),
             InvalidSignature => f.write_str("The passkey's signature is invalid."),
             CounterNotIncreased { stored, received } => write!(f, "This passkey's signature counter went from {stored} to {received}, not forward: the authenticator may have been cloned."),
         }
@@ -225,6 +228,7 @@ mod tests {
             WebAuthnError::CredentialMismatch,
             WebAuthnError::UnknownCredential,
             WebAuthnError::WrongUser,
+            WebAuthnError::NoUserHandle,
             WebAuthnError::InvalidSignature,
             WebAuthnError::CounterNotIncreased {
                 stored: 2,

@@ -12,9 +12,8 @@ use fastly::{Request, Response};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::auth::{answered_challenge, new_challenge, rejected, relying_party};
+use super::auth::{answered_challenge, creation_response, new_challenge, rejected, relying_party};
 use super::json_response;
-use crate::auth::ceremony::{Rp, creation_options};
 use crate::auth::webauthn::registration::{RegistrationResponse, verify_registration};
 use crate::auth::{Principal, Via, api_key, random};
 use crate::config::Config;
@@ -23,7 +22,9 @@ use crate::http::body::{read_body, read_json};
 use crate::http::error::ApiError;
 use crate::http::routes::AuthRoute;
 use crate::model::{Invalid, Nickname, format_date};
-use crate::store::{Accounts, ApiKeyInfo, ApiKeyOwner, Credential, PasskeyRef, Purpose};
+use crate::store::{
+    Accounts, ApiKeyInfo, ApiKeyOwner, Credential, PasskeyRef, Purpose, StoreError, User,
+};
 use crate::timing::KvMeter;
 
 /// The account routes; `None` when the method is not one they answer.
@@ -37,10 +38,17 @@ pub fn serve(
     Some(match (route, method) {
         (AuthRoute::PasskeyOptions, &Method::POST) => passkey_options(&req, config, meter),
         (AuthRoute::PasskeyVerify, &Method::POST) => passkey_verify(req, config, meter),
-        (AuthRoute::Passkey(id), &Method::DELETE) => remove_passkey(&req, id, config, meter),
+        (AuthRoute::Passkey(id), &Method::DELETE) => {
+            let forget =
+                |accounts: &Accounts, credential: String| accounts.delete_credential(&credential);
+            remove_from_account(&req, config, meter, take_passkey(id), forget)
+        }
         (AuthRoute::ApiKeys, &Method::POST) => create_api_key(req, config, meter),
         (AuthRoute::ApiKeys, &Method::GET) => list_api_keys(&req, config, meter),
-        (AuthRoute::ApiKey(id), &Method::DELETE) => revoke_api_key(&req, id, config, meter),
+        (AuthRoute::ApiKey(id), &Method::DELETE) => {
+            let forget = |accounts: &Accounts, hash: String| accounts.delete_api_key(&hash);
+            remove_from_account(&req, config, meter, take_api_key(id), forget)
+        }
         _ => return None,
     })
 }
@@ -54,6 +62,21 @@ fn session_user(req: &Request, config: &Config, meter: &KvMeter) -> Result<Princ
         ));
     }
     Ok(principal)
+}
+
+/// A record was stored before listing it in the user's record; if that failed, the
+/// record is removed again, so nothing half-made stays behind.
+fn undo_unless_listed<T>(
+    listed: Result<T, StoreError>,
+    undo: impl FnOnce() -> Result<(), StoreError>,
+) -> Result<(), ApiError> {
+    match listed {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            undo()?;
+            Err(e.into())
+        }
+    }
 }
 
 fn no_content() -> Response {
@@ -75,19 +98,15 @@ fn passkey_options(req: &Request, config: &Config, meter: &KvMeter) -> Result<Re
         None,
     )?;
     let user_handle = B64.decode(&user.id).unwrap_or_default();
-    let (rp_id, _) = relying_party(req, config);
-    let rp = Rp {
-        id: &rp_id,
-        name: &config.rp_name(),
-    };
-    json_response(&creation_options(
-        &rp,
+    creation_response(
+        req,
+        config,
         &user_handle,
         &user.name,
         &challenge,
         &existing,
         timeout,
-    ))
+    )
 }
 
 fn passkey_verify(
@@ -130,35 +149,54 @@ fn passkey_verify(
         user.passkeys.push(passkey.clone());
         Ok::<(), Infallible>(())
     });
-    if let Err(e) = listed {
-        accounts.delete_credential(&credential_id)?;
-        return Err(e.into());
-    }
+    undo_unless_listed(listed, || accounts.delete_credential(&credential_id))?;
     json_response(&passkey)
 }
 
-fn remove_passkey(
-    req: &Request,
-    id: &str,
-    config: &Config,
-    meter: &KvMeter,
-) -> Result<Response, ApiError> {
-    let principal = session_user(req, config, meter)?;
-    let accounts = Accounts::open(meter)?;
-    let removed = accounts.update_user(&principal.user_id, |user| {
-        let Some(at) = user.passkeys.iter().position(|p| p.id == id) else {
-            return Err(ApiError::not_found());
-        };
+/// Takes passkey `id` out of a user's list: 404 when it is not theirs, 409 when it is
+/// the last one they have.
+fn take_passkey(id: &str) -> impl FnMut(&mut User) -> Result<String, ApiError> + '_ {
+    move |user| {
+        let at = user.passkeys.iter().position(|p| p.id == id);
+        let at = at.ok_or_else(ApiError::not_found)?;
         if user.passkeys.len() == 1 {
             return Err(ApiError::conflict(
                 "This is your only passkey: add another before removing it.",
             ));
         }
-        user.passkeys.remove(at);
-        Ok(())
-    })?;
-    removed?;
-    accounts.delete_credential(id)?;
+        Ok(user.passkeys.remove(at).id)
+    }
+}
+
+/// Takes API key `id` out of a user's list (404 when it is not theirs); its hash names
+/// the record to delete.
+fn take_api_key(id: &str) -> impl FnMut(&mut User) -> Result<String, ApiError> + '_ {
+    move |user| {
+        let at = user.api_keys.iter().position(|k| k.id == id);
+        let at = at.ok_or_else(ApiError::not_found)?;
+        Ok(user.api_keys.remove(at).hash)
+    }
+}
+
+/// Takes something out of the signed-in person's record with `take` (which refuses, e.g.
+/// 404 for something that is not theirs), then removes its own record with `forget`.
+fn remove_from_account<T>(
+    req: &Request,
+    config: &Config,
+    meter: &KvMeter,
+    mut take: impl FnMut(&mut User) -> Result<T, ApiError>,
+    forget: impl FnOnce(&Accounts, T) -> Result<(), StoreError>,
+) -> Result<Response, ApiError> {
+    let principal = session_user(req, config, meter)?;
+    let accounts = Accounts::open(meter)?;
+    let mut taken = None;
+    accounts.update_user(&principal.user_id, |user| {
+        taken = Some(take(user)?);
+        Ok::<(), ApiError>(())
+    })??;
+    if let Some(taken) = taken {
+        forget(&accounts, taken)?;
+    }
     Ok(no_content())
 }
 
@@ -218,10 +256,7 @@ fn create_api_key(
         user.api_keys.push(info.clone());
         Ok::<(), Infallible>(())
     });
-    if let Err(e) = listed {
-        accounts.delete_api_key(&hash)?;
-        return Err(e.into());
-    }
+    undo_unless_listed(listed, || accounts.delete_api_key(&hash))?;
     let mut shown = key_json(&info);
     shown.key = Some(&key);
     Ok(json_response(&shown)?.with_status(StatusCode::CREATED))
@@ -234,29 +269,4 @@ fn list_api_keys(req: &Request, config: &Config, meter: &KvMeter) -> Result<Resp
         .ok_or_else(|| ApiError::unauthorized("This account no longer exists."))?;
     let keys: Vec<KeyJson> = user.api_keys.iter().map(key_json).collect();
     json_response(&serde_json::json!({ "api_keys": keys }))
-}
-
-fn revoke_api_key(
-    req: &Request,
-    id: &str,
-    config: &Config,
-    meter: &KvMeter,
-) -> Result<Response, ApiError> {
-    let principal = session_user(req, config, meter)?;
-    let accounts = Accounts::open(meter)?;
-    let mut hash = None;
-    let revoked = accounts.update_user(&principal.user_id, |user| -> Result<(), ApiError> {
-        let at = user
-            .api_keys
-            .iter()
-            .position(|k| k.id == id)
-            .ok_or_else(ApiError::not_found)?;
-        hash = Some(user.api_keys.remove(at).hash);
-        Ok(())
-    })?;
-    revoked?;
-    if let Some(hash) = hash {
-        accounts.delete_api_key(&hash)?;
-    }
-    Ok(no_content())
 }

@@ -41,7 +41,8 @@ pub fn serve(
     meter: &KvMeter,
 ) -> Result<Response, ApiError> {
     let allowed = match route {
-        AuthRoute::Me | AuthRoute::ApiKeys => "GET, POST",
+        AuthRoute::Me => "GET",
+        AuthRoute::ApiKeys => "GET, POST",
         AuthRoute::Passkey(_) | AuthRoute::ApiKey(_) => "DELETE",
         _ => "POST",
     };
@@ -96,6 +97,31 @@ pub fn now() -> i64 {
 /// A refused passkey response: 400 with the verifier's sentence.
 pub fn rejected(e: WebAuthnError) -> ApiError {
     ApiError::passkey_rejected(e.to_string())
+}
+
+/// The options that create a passkey for `user_handle`/`name` on this site.
+pub fn creation_response(
+    req: &Request,
+    config: &Config,
+    user_handle: &[u8],
+    name: &str,
+    challenge: &[u8],
+    exclude: &[String],
+    timeout_ms: u64,
+) -> Result<Response, ApiError> {
+    let (rp_id, _) = relying_party(req, config);
+    let rp = Rp {
+        id: &rp_id,
+        name: &config.rp_name(),
+    };
+    json_response(&creation_options(
+        &rp,
+        user_handle,
+        name,
+        challenge,
+        exclude,
+        timeout_ms,
+    ))
 }
 
 /// Consumes the challenge a response answers: it must exist, be for `purpose`, and not
@@ -159,19 +185,7 @@ fn register_options(
         Some(user_id),
         Some(name.clone()),
     )?;
-    let (rp_id, _) = relying_party(&req, config);
-    let rp = Rp {
-        id: &rp_id,
-        name: &config.rp_name(),
-    };
-    json_response(&creation_options(
-        &rp,
-        &user_handle,
-        &name,
-        &challenge,
-        &[],
-        timeout,
-    ))
+    creation_response(&req, config, &user_handle, &name, &challenge, &[], timeout)
 }
 
 fn register_verify(
@@ -215,8 +229,12 @@ fn register_verify(
         created,
         last_used: None,
     };
-    if !accounts.create_user(&user, &credential)? {
+    // The name is given back if the account is not created, even on a store error.
+    let created = accounts.create_user(&user, &credential);
+    if !matches!(created, Ok(true)) {
         accounts.release_name(&name)?;
+    }
+    if !created? {
         return Err(ApiError::passkey_rejected(
             "This passkey is registered already: sign in with it instead.",
         ));
@@ -228,14 +246,11 @@ fn login_options(mut req: Request, config: &Config, meter: &KvMeter) -> Result<R
     let body: NameBody = read_json(&mut req)?;
     let accounts = Accounts::open(meter)?;
     // A name narrows the sign-in to that user's passkeys; an unknown name gets the
-    // same discoverable options as none, so names cannot be probed here.
-    let named = match body
-        .name
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-    {
-        Some(name) => match accounts.user_id_for_name(name)? {
+    // same discoverable options as none, so names cannot be probed here. A name no
+    // one can have (not a valid nickname) is not looked up: it could be too long a key.
+    let name = Nickname::parse(body.name.as_deref()).ok();
+    let named = match name {
+        Some(name) => match accounts.user_id_for_name(&name.into_string())? {
             Some(id) => accounts.user(&id)?,
             None => None,
         },
@@ -261,6 +276,9 @@ fn login_verify(mut req: Request, config: &Config, meter: &KvMeter) -> Result<Re
     let accounts = Accounts::open(meter)?;
     let record = answered_challenge(&accounts, response.challenge(), Purpose::Login)?;
     let credential_id = response.credential_id().to_string();
+    response
+        .check_user_named(record.user_id.is_some())
+        .map_err(rejected)?;
     let Some(stored) = accounts.credential(&credential_id)? else {
         return Err(rejected(WebAuthnError::UnknownCredential));
     };

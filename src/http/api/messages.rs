@@ -5,15 +5,16 @@ use fastly::http::{Method, header};
 use fastly::{Request, Response};
 use serde::Serialize;
 
-use super::json_response;
+use super::{json_response, moderation, publish_new};
 use crate::config::Config;
 use crate::headers::HeaderText;
 use crate::http::access::{Caller, require_caller};
 use crate::http::body::{parse_form, query_number, read_body};
 use crate::http::error::ApiError;
 use crate::http::send;
-use crate::live::publish::{Item, Publish};
-use crate::live::unpublished::{self, BACKFILL_MAX};
+use crate::http::throttle::{identity, throttle};
+use crate::live::event::Event;
+use crate::model::filter::mask;
 use crate::model::{Draft, Message, MessageId, RoomId};
 use crate::store::Rooms;
 use crate::timing::KvMeter;
@@ -37,8 +38,15 @@ pub fn serve(req: Request, raw_room: &str, config: &Config, meter: &KvMeter) {
         Ok(room) => room,
         Err(e) => return send(Err(e.into()), meter),
     };
-    if !matches!(*req.get_method(), Method::GET | Method::POST) {
-        return send(Err(ApiError::method_not_allowed("GET, POST")), meter);
+    match *req.get_method() {
+        Method::GET | Method::POST => {}
+        Method::DELETE => return moderation::clear(&req, &room, config, meter),
+        _ => {
+            return send(
+                Err(ApiError::method_not_allowed("GET, POST, DELETE")),
+                meter,
+            );
+        }
     }
     let caller = match require_caller(&req, config, meter) {
         Ok(caller) => caller,
@@ -69,46 +77,24 @@ fn history(
     })
 }
 
-/// Stores the message, starts its publish, answers the client, then waits for the
-/// publish: its latency or failure never reaches the poster. If an earlier publish from
-/// this POP failed, this one sends the missed messages first (`live::unpublished`).
+/// Stores the message, answers the client, then publishes it (`api::publish_new`).
 fn post(mut req: Request, room: &RoomId, caller: &Caller, config: &Config, meter: &KvMeter) {
-    let stored = parse_post(&mut req, caller).and_then(|draft| {
-        let rooms = Rooms::open(meter, config.retention())?;
-        let message = rooms.append(room, draft)?;
-        Ok((rooms, message))
-    });
-    let (rooms, message) = match stored {
-        Ok(stored) => stored,
-        Err(e) => return send(Err(e), meter),
-    };
-    let what = format!("{room}/{}", message.id);
-    let gap = unpublished::first(room).filter(|&from| from < message.id);
-    let Some(from) = gap else {
-        let publishing = Publish::start(config, what, &[Item::message(room, &message)]);
-        send(json_response(&message), meter);
-        if !publishing.finish() {
-            unpublished::remember(room, message.id);
+    let stored = throttle(config, "post_rate", "post", &identity(caller, &req))
+        .and_then(|()| parse_post(&mut req, caller))
+        .and_then(|mut draft| {
+            draft.text = mask(&draft.text, &config.blocked_words());
+            let rooms = Rooms::open(meter, config.retention())?;
+            let message = rooms.append(room, draft)?;
+            Ok((rooms, message))
+        });
+    match stored {
+        Ok((rooms, message)) => {
+            let event = Event::Message(message.clone());
+            publish_new(config, &rooms, room, message.id, &event, || {
+                send(json_response(&message), meter);
+            });
         }
-        return;
-    };
-    send(json_response(&message), meter);
-    // Claimed before sending, so concurrent posts here publish only their own message
-    // rather than the same backlog again; given back if the resend fails.
-    unpublished::forget(room, from);
-    // Only the newest BACKFILL_MAX are resent; anything older is left to recovery.
-    let resend_from = from.max(message.id.saturating_sub(BACKFILL_MAX));
-    let missed = rooms.range(room, resend_from, message.id - 1);
-    let sent = match missed {
-        Ok(mut missed) => {
-            missed.push(message);
-            let items: Vec<Item> = missed.iter().map(|m| Item::message(room, m)).collect();
-            Publish::start(config, what, &items).finish()
-        }
-        Err(_) => false,
-    };
-    if !sent {
-        unpublished::remember(room, from);
+        Err(e) => send(Err(e), meter),
     }
 }
 

@@ -158,6 +158,7 @@ mod tests {
             from: from.into(),
             date: "2026-11-22T11:58:00.000Z".into(),
             text: text.into(),
+            edited: None,
         }
     }
 

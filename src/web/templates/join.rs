@@ -69,8 +69,11 @@ pub fn join_page(who: JoinAs, room: Option<&str>, problem: Option<&str>) -> Stri
 
 /// Passkey mode's front door: create an account (a name, then a passkey) or sign in
 /// with a passkey (no name needed; the name field also offers passkeys as autofill).
-/// `next` is where to go afterwards, already checked to be a path on this site.
+/// `next` is where to go afterwards, already checked to be a path on this site; the
+/// front door itself leads on to the default room.
 pub fn sign_in_page(next: &str) -> String {
+    let lobby = format!("/{DEFAULT_ROOM}");
+    let next = if next == "/" { &lobby } else { next };
     let mut out = head("Sign in · edge-chat", "card-page", Some("auth.js"));
     card_heading(&mut out);
     let _ = write!(
@@ -82,7 +85,7 @@ pub fn sign_in_page(next: &str) -> String {
          <form id=\"signin\">\n\
          <label for=\"signin-name\">Name <span class=\"hint\">(optional)</span></label>\n\
          <input id=\"signin-name\" name=\"username\" maxlength=\"{FROM_MAX}\" \
-         autocomplete=\"username webauthn\" autocapitalize=\"none\" spellcheck=\"false\">\n\
+         autocomplete=\"username webauthn\" autocapitalize=\"none\" spellcheck=\"false\" autofocus>\n\
          <button type=\"submit\">Sign in with a passkey</button>\n\
          </form>\n\
          </section>\n\
@@ -118,6 +121,7 @@ mod tests {
         );
         assert!(html.contains("autocomplete=\"username webauthn\""));
         assert!(!html.contains("<script>"), "no inline script");
+        assert!(sign_in_page("/").contains("data-next=\"/lobby\""));
     }
 
     #[test]
