@@ -144,11 +144,15 @@ pub fn chat(room: &RoomId, identity: Identity, config: &Config, meter: &KvMeter)
             user.map(str::trim)
                 .filter(|u| Nickname::parse(Some(u)).is_ok()),
         ),
+        Identity::SignedIn(name) if config.admins().iter().any(|admin| admin == name) => {
+            Identity::Admin(name)
+        }
         signed_in => signed_in,
     };
     let live = Live {
         newest,
         keep_alive_secs: config.keep_alive_secs(),
+        edit_secs: config.edit_window().as_secs(),
     };
     let page = chat_page(room, live, &messages, identity, OffsetDateTime::now_utc());
     html_response(StatusCode::OK, page, &frame_ancestors)

@@ -147,22 +147,13 @@ fn attested_credential<'a>(rest: &mut &'a [u8]) -> Result<AttestedCredential<'a>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::webauthn::testing::{cbor_map, es256_cose, rp_id_hash};
+    use crate::auth::webauthn::testing::{auth_data, cbor_map, es256_cose, rp_id_hash};
 
     const ID: &[u8] = b"credential-id-16";
 
     fn build(flags: u8, count: u32, attested: Option<(&[u8], Vec<u8>)>, ext: &[u8]) -> Vec<u8> {
-        let mut out = rp_id_hash("localhost").to_vec();
-        out.push(flags);
-        out.extend(count.to_be_bytes());
-        if let Some((id, key)) = attested {
-            out.extend([7; 16]);
-            out.extend((id.len() as u16).to_be_bytes());
-            out.extend(id);
-            out.extend(key);
-        }
-        out.extend(ext);
-        out
+        let attested = attested.as_ref().map(|(id, key)| (*id, key.as_slice()));
+        auth_data("localhost", flags, count, attested, ext)
     }
 
     fn key() -> Vec<u8> {
@@ -186,7 +177,7 @@ mod tests {
         let bytes = build(UP | UV | AT | ED, 0, Some((ID, key())), &ext);
         let data = AuthenticatorData::parse(&bytes).unwrap();
         let attested = data.attested.unwrap();
-        assert_eq!(attested.aaguid, [7; 16]);
+        assert_eq!(attested.aaguid, [0x0a; 16]);
         assert_eq!(attested.credential_id, ID);
         assert_eq!(attested.public_key.get_int(3), Some(&Value::Int(-7)));
     }

@@ -311,24 +311,23 @@ mod tests {
 
     #[test]
     fn refuses_what_webauthn_does_not_use() {
-        assert_eq!(
-            reason(&hex("5f42010243030405ff")),
-            "indefinite lengths are not accepted"
-        );
-        assert_eq!(reason(&hex("9fff")), "indefinite lengths are not accepted");
-        assert_eq!(reason(&hex("c11a514b67b0")), "tags are not accepted");
-        assert_eq!(reason(&hex("f93c00")), "floats are not accepted");
-        assert_eq!(
-            reason(&hex("fb3ff199999999999a")),
-            "floats are not accepted"
-        );
-        assert_eq!(reason(&hex("f0")), "unassigned simple value");
-        assert_eq!(reason(&hex("f820")), "unassigned simple value");
-        assert_eq!(reason(&hex("1c")), "reserved additional information");
-        assert_eq!(reason(&hex("a1400a")), "map keys must be integers or text");
-        assert_eq!(reason(&hex("a1f60a")), "map keys must be integers or text");
-        assert_eq!(reason(&hex("a2010a010b")), "a map repeats a key");
-        assert_eq!(reason(&hex("62c328")), "text string is not UTF-8");
+        let refused = [
+            ("5f42010243030405ff", "indefinite lengths are not accepted"),
+            ("9fff", "indefinite lengths are not accepted"),
+            ("c11a514b67b0", "tags are not accepted"),
+            ("f93c00", "floats are not accepted"),
+            ("fb3ff199999999999a", "floats are not accepted"),
+            ("f0", "unassigned simple value"),
+            ("f820", "unassigned simple value"),
+            ("1c", "reserved additional information"),
+            ("a1400a", "map keys must be integers or text"),
+            ("a1f60a", "map keys must be integers or text"),
+            ("a2010a010b", "a map repeats a key"),
+            ("62c328", "text string is not UTF-8"),
+        ];
+        for (input, why) in refused {
+            assert_eq!(reason(&hex(input)), why, "{input}");
+        }
     }
 
     #[test]

@@ -158,33 +158,39 @@ mod tests {
         assert_eq!(ClientData::parse(&get).unwrap().challenge(), CHALLENGE);
     }
 
+    /// The check of client data with these fields, answering `challenge`.
+    fn verdict(
+        ty: &str,
+        challenge: &[u8],
+        origin: &str,
+        extra: &str,
+        c: Ceremony,
+    ) -> Result<(), WebAuthnError> {
+        check(&json(ty, challenge, origin, extra), c)
+    }
+
     #[test]
     fn wrong_type() {
-        let create = json("webauthn.create", CHALLENGE, ORIGIN, "");
+        use WebAuthnError::WrongCeremony;
         assert_eq!(
-            check(&create, Ceremony::Get),
-            Err(WebAuthnError::WrongCeremony)
+            verdict("webauthn.create", CHALLENGE, ORIGIN, "", Ceremony::Get),
+            Err(WrongCeremony)
         );
-        let get = json("webauthn.get", CHALLENGE, ORIGIN, "");
         assert_eq!(
-            check(&get, Ceremony::Create),
-            Err(WebAuthnError::WrongCeremony)
+            verdict("webauthn.get", CHALLENGE, ORIGIN, "", Ceremony::Create),
+            Err(WrongCeremony)
         );
-        let other = json("payment.get", CHALLENGE, ORIGIN, "");
         assert_eq!(
-            check(&other, Ceremony::Get),
-            Err(WebAuthnError::WrongCeremony)
+            verdict("payment.get", CHALLENGE, ORIGIN, "", Ceremony::Get),
+            Err(WrongCeremony)
         );
     }
 
     #[test]
     fn wrong_challenge() {
         for challenge in [&b"challenge-0123456788"[..], b"challenge-012345678", b""] {
-            let data = json("webauthn.get", challenge, ORIGIN, "");
-            assert_eq!(
-                check(&data, Ceremony::Get),
-                Err(WebAuthnError::WrongChallenge)
-            );
+            let refused = verdict("webauthn.get", challenge, ORIGIN, "", Ceremony::Get);
+            assert_eq!(refused, Err(WebAuthnError::WrongChallenge));
         }
     }
 
@@ -201,32 +207,19 @@ mod tests {
             "null",
             "",
         ] {
-            let data = json("webauthn.get", CHALLENGE, origin, "");
-            assert_eq!(
-                check(&data, Ceremony::Get),
-                Err(WebAuthnError::WrongOrigin),
-                "{origin}"
-            );
+            let refused = verdict("webauthn.get", CHALLENGE, origin, "", Ceremony::Get);
+            assert_eq!(refused, Err(WebAuthnError::WrongOrigin), "{origin}");
         }
     }
 
     #[test]
     fn cross_origin_frames_are_refused() {
-        let framed = json("webauthn.get", CHALLENGE, ORIGIN, r#","crossOrigin":true"#);
-        assert_eq!(
-            check(&framed, Ceremony::Get),
-            Err(WebAuthnError::CrossOrigin)
-        );
-        let top = json(
-            "webauthn.create",
-            CHALLENGE,
-            ORIGIN,
-            r#","topOrigin":"https://evil.example""#,
-        );
-        assert_eq!(
-            check(&top, Ceremony::Create),
-            Err(WebAuthnError::CrossOrigin)
-        );
+        let framed = r#","crossOrigin":true"#;
+        let refused = verdict("webauthn.get", CHALLENGE, ORIGIN, framed, Ceremony::Get);
+        assert_eq!(refused, Err(WebAuthnError::CrossOrigin));
+        let top = r#","topOrigin":"https://evil.example""#;
+        let refused = verdict("webauthn.create", CHALLENGE, ORIGIN, top, Ceremony::Create);
+        assert_eq!(refused, Err(WebAuthnError::CrossOrigin));
     }
 
     #[test]

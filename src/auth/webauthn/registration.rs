@@ -205,7 +205,8 @@ mod tests {
     use crate::auth::webauthn::authdata::{AT, BS, ED, UP, UV};
     use crate::auth::webauthn::testing::{
         Authenticator, CHALLENGE, CREDENTIAL, ORIGIN, RP_ID, auth_data, b64, bytes, cbor_bytes,
-        cbor_int, cbor_map, cbor_text, chromium, client_data, edit, framed, rp, softauthn, variant,
+        cbor_int, cbor_map, cbor_text, chromium, client_data, ec2_cose, edit, framed, rp,
+        softauthn, variant,
     };
     use serde_json::{Value as Json, json};
 
@@ -461,15 +462,7 @@ mod tests {
             |r| r.id = b"another-id".to_vec(),
             WebAuthnError::CredentialMismatch,
         );
-        let bad_alg = |x: &[u8], y: &[u8]| {
-            cbor_map(&[
-                (&cbor_int(1), &cbor_int(2)),
-                (&cbor_int(3), &cbor_int(-8)),
-                (&cbor_int(-1), &cbor_int(1)),
-                (&cbor_int(-2), &cbor_bytes(x)),
-                (&cbor_int(-3), &cbor_bytes(y)),
-            ])
-        };
+        let bad_alg = |x: &[u8], y: &[u8]| ec2_cose(-8, x, y);
         let point = Authenticator::new().public_key_sec1();
         let r = Registration::new().with_key(&bad_alg(&point[1..33], &point[33..]));
         assert_eq!(

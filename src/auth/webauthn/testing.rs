@@ -64,9 +64,14 @@ pub fn cbor_map(entries: &[(&[u8], &[u8])]) -> Vec<u8> {
 
 /// The COSE_Key of an ES256 public key with coordinates `x` and `y`.
 pub fn es256_cose(x: &[u8], y: &[u8]) -> Vec<u8> {
+    ec2_cose(-7, x, y)
+}
+
+/// A P-256 EC2 COSE_Key claiming algorithm `alg`.
+pub fn ec2_cose(alg: i64, x: &[u8], y: &[u8]) -> Vec<u8> {
     cbor_map(&[
         (&cbor_int(1), &cbor_int(2)),
-        (&cbor_int(3), &cbor_int(-7)),
+        (&cbor_int(3), &cbor_int(alg)),
         (&cbor_int(-1), &cbor_int(1)),
         (&cbor_int(-2), &cbor_bytes(x)),
         (&cbor_int(-3), &cbor_bytes(y)),

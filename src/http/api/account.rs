@@ -9,19 +9,21 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use fastly::http::{Method, StatusCode, header};
 use fastly::{Request, Response};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::auth::{answered_challenge, creation_response, new_challenge, rejected, relying_party};
+use super::auth::{
+    answered_challenge, creation_response, name_in_body, new_challenge, rejected, relying_party,
+};
 use super::json_response;
 use crate::auth::webauthn::registration::{RegistrationResponse, verify_registration};
 use crate::auth::{Principal, Via, api_key, random};
 use crate::config::Config;
 use crate::http::access::require_user;
-use crate::http::body::{read_body, read_json};
+use crate::http::body::read_body;
 use crate::http::error::ApiError;
 use crate::http::routes::AuthRoute;
-use crate::model::{Invalid, Nickname, format_date};
+use crate::model::format_date;
 use crate::store::{
     Accounts, ApiKeyInfo, ApiKeyOwner, Credential, PasskeyRef, Purpose, StoreError, User,
 };
@@ -35,19 +37,36 @@ pub fn serve(
     config: &Config,
     meter: &KvMeter,
 ) -> Option<Result<Response, ApiError>> {
+    let answered = matches!(
+        (route, method),
+        (
+            AuthRoute::PasskeyOptions | AuthRoute::PasskeyVerify,
+            &Method::POST
+        ) | (
+            AuthRoute::Passkey(_) | AuthRoute::ApiKey(_),
+            &Method::DELETE
+        ) | (AuthRoute::ApiKeys, &Method::POST | &Method::GET)
+    );
+    if !answered {
+        return None;
+    }
+    let me = match session_user(&req, config, meter) {
+        Ok(me) => me,
+        Err(e) => return Some(Err(e)),
+    };
     Some(match (route, method) {
-        (AuthRoute::PasskeyOptions, &Method::POST) => passkey_options(&req, config, meter),
-        (AuthRoute::PasskeyVerify, &Method::POST) => passkey_verify(req, config, meter),
-        (AuthRoute::Passkey(id), &Method::DELETE) => {
+        (AuthRoute::PasskeyOptions, _) => passkey_options(&req, &me, config, meter),
+        (AuthRoute::PasskeyVerify, _) => passkey_verify(req, &me, config, meter),
+        (AuthRoute::Passkey(id), _) => {
             let forget =
                 |accounts: &Accounts, credential: String| accounts.delete_credential(&credential);
-            remove_from_account(&req, config, meter, take_passkey(id), forget)
+            remove_from_account(&me, meter, take_passkey(id), forget)
         }
-        (AuthRoute::ApiKeys, &Method::POST) => create_api_key(req, config, meter),
-        (AuthRoute::ApiKeys, &Method::GET) => list_api_keys(&req, config, meter),
-        (AuthRoute::ApiKey(id), &Method::DELETE) => {
+        (AuthRoute::ApiKeys, &Method::POST) => create_api_key(req, &me, meter),
+        (AuthRoute::ApiKeys, _) => list_api_keys(&me, meter),
+        (AuthRoute::ApiKey(id), _) => {
             let forget = |accounts: &Accounts, hash: String| accounts.delete_api_key(&hash);
-            remove_from_account(&req, config, meter, take_api_key(id), forget)
+            remove_from_account(&me, meter, take_api_key(id), forget)
         }
         _ => return None,
     })
@@ -83,8 +102,12 @@ fn no_content() -> Response {
     Response::from_status(StatusCode::NO_CONTENT).with_header(header::CACHE_CONTROL, "no-store")
 }
 
-fn passkey_options(req: &Request, config: &Config, meter: &KvMeter) -> Result<Response, ApiError> {
-    let principal = session_user(req, config, meter)?;
+fn passkey_options(
+    req: &Request,
+    principal: &Principal,
+    config: &Config,
+    meter: &KvMeter,
+) -> Result<Response, ApiError> {
     let accounts = Accounts::open(meter)?;
     let user = accounts
         .user(&principal.user_id)?
@@ -111,10 +134,10 @@ fn passkey_options(req: &Request, config: &Config, meter: &KvMeter) -> Result<Re
 
 fn passkey_verify(
     mut req: Request,
+    principal: &Principal,
     config: &Config,
     meter: &KvMeter,
 ) -> Result<Response, ApiError> {
-    let principal = session_user(&req, config, meter)?;
     let body = read_body(&mut req)?;
     let response = RegistrationResponse::from_json(&body).map_err(rejected)?;
     let accounts = Accounts::open(meter)?;
@@ -181,13 +204,11 @@ fn take_api_key(id: &str) -> impl FnMut(&mut User) -> Result<String, ApiError> +
 /// Takes something out of the signed-in person's record with `take` (which refuses, e.g.
 /// 404 for something that is not theirs), then removes its own record with `forget`.
 fn remove_from_account<T>(
-    req: &Request,
-    config: &Config,
+    principal: &Principal,
     meter: &KvMeter,
     mut take: impl FnMut(&mut User) -> Result<T, ApiError>,
     forget: impl FnOnce(&Accounts, T) -> Result<(), StoreError>,
 ) -> Result<Response, ApiError> {
-    let principal = session_user(req, config, meter)?;
     let accounts = Accounts::open(meter)?;
     let mut taken = None;
     accounts.update_user(&principal.user_id, |user| {
@@ -198,12 +219,6 @@ fn remove_from_account<T>(
         forget(&accounts, taken)?;
     }
     Ok(no_content())
-}
-
-#[derive(Deserialize)]
-struct KeyName {
-    #[serde(default)]
-    name: Option<String>,
 }
 
 /// An API key as listed: never its secret.
@@ -227,15 +242,10 @@ fn key_json(info: &ApiKeyInfo) -> KeyJson<'_> {
 
 fn create_api_key(
     mut req: Request,
-    config: &Config,
+    principal: &Principal,
     meter: &KvMeter,
 ) -> Result<Response, ApiError> {
-    let principal = session_user(&req, config, meter)?;
-    let body: KeyName = read_json(&mut req)?;
-    // A key's label follows the nickname rule: it is shown back in lists.
-    let name = Nickname::parse(body.name.as_deref())
-        .map_err(|e| Invalid::new("name", e.message))?
-        .into_string();
+    let name = name_in_body(&mut req)?;
     let (key, hash) = api_key::mint();
     let info = ApiKeyInfo {
         id: B64.encode(random::<9>()),
@@ -262,8 +272,7 @@ fn create_api_key(
     Ok(json_response(&shown)?.with_status(StatusCode::CREATED))
 }
 
-fn list_api_keys(req: &Request, config: &Config, meter: &KvMeter) -> Result<Response, ApiError> {
-    let principal = session_user(req, config, meter)?;
+fn list_api_keys(principal: &Principal, meter: &KvMeter) -> Result<Response, ApiError> {
     let user = Accounts::open(meter)?
         .user(&principal.user_id)?
         .ok_or_else(|| ApiError::unauthorized("This account no longer exists."))?;

@@ -161,15 +161,21 @@ pub fn new_challenge(
     Ok((challenge, lifetime.as_millis() as u64))
 }
 
+/// The `{"name"}` of a request body, held to the nickname rule (a label shown back to
+/// people, like an account's or an API key's name).
+pub fn name_in_body(req: &mut Request) -> Result<String, ApiError> {
+    let body: NameBody = read_json(req)?;
+    let name =
+        Nickname::parse(body.name.as_deref()).map_err(|e| Invalid::new("name", e.message))?;
+    Ok(name.into_string())
+}
+
 fn register_options(
     mut req: Request,
     config: &Config,
     meter: &KvMeter,
 ) -> Result<Response, ApiError> {
-    let body: NameBody = read_json(&mut req)?;
-    let name = Nickname::parse(body.name.as_deref())
-        .map_err(|e| Invalid::new("name", e.message))?
-        .into_string();
+    let name = name_in_body(&mut req)?;
     let accounts = Accounts::open(meter)?;
     if accounts.name_taken(&name)? {
         return Err(ApiError::conflict(format!(

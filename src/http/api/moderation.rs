@@ -246,8 +246,10 @@ fn clear_scope(query: Option<&str>) -> Result<Option<String>, ApiError> {
     let Some(query) = query.filter(|q| !q.is_empty()) else {
         return Ok(None);
     };
-    let pairs = parse_form(query.as_bytes())?;
     let refuse = |message: &str| Err(ApiError::invalid_field("from", message));
+    let Ok(pairs) = parse_form(query.as_bytes()) else {
+        return refuse("The query is not valid percent-encoded UTF-8.");
+    };
     match pairs.as_slice() {
         [] => Ok(None),
         [(name, value)] if name == "from" => Ok(Some(Nickname::parse(Some(value))?.into_string())),
@@ -301,7 +303,10 @@ mod tests {
         assert_eq!(clear_scope(None), Ok(None));
         assert_eq!(clear_scope(Some("")), Ok(None));
         assert_eq!(clear_scope(Some("from=ann")), Ok(Some("ann".into())));
-        assert_eq!(clear_scope(Some("from=%20Zo%C3%AB+")), Ok(Some("Zoë".into())));
+        assert_eq!(
+            clear_scope(Some("from=%20Zo%C3%AB+")),
+            Ok(Some("Zoë".into()))
+        );
         for bad in [
             "from=",
             "from=%FF",
@@ -312,7 +317,11 @@ mod tests {
             "everyone",
         ] {
             let refused = clear_scope(Some(bad)).unwrap_err();
-            assert_eq!(refused.status, 400, "{bad}");
+            assert_eq!(
+                (refused.status.as_u16(), refused.code),
+                (400, "invalid_field"),
+                "{bad}"
+            );
         }
     }
 }

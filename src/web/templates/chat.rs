@@ -10,13 +10,15 @@ use crate::model::{FROM_MAX, Message, MessageId, RoomId, TEXT_MAX};
 use crate::web::assets;
 use crate::web::text::{ago, escape, full_date, link_spans};
 
-/// What the chat page's script needs to go live.
+/// What the chat page's script needs to go live, and to offer moderation.
 #[derive(Debug, Clone, Copy)]
 pub struct Live {
     /// The id of the room's newest message: the stream resumes after it.
     pub newest: MessageId,
     /// How often Fanout sends keep-alives, so the page can tell a dead connection.
     pub keep_alive_secs: u32,
+    /// How long after posting its author may edit a message (passkey mode only).
+    pub edit_secs: u64,
 }
 
 /// Who is reading the page.
@@ -26,6 +28,9 @@ pub enum Identity<'a> {
     Nickname(Option<&'a str>),
     /// Passkey mode: the signed-in name, which is who every message sent is from.
     SignedIn(&'a str),
+    /// Passkey mode, signed in as one of config `admins`: the page offers to delete any
+    /// message and to clear the room.
+    Admin(&'a str),
 }
 
 pub fn chat_page(
@@ -41,13 +46,27 @@ pub fn chat_page(
             "You are <strong id=\"me\">{me}</strong> \
              <button type=\"button\" id=\"rename\" class=\"link\">change</button>",
         ),
-        Identity::SignedIn(name) => (
+        Identity::SignedIn(name) | Identity::Admin(name) => (
             Some(name),
             "Signed in as <strong id=\"me\">{me}</strong> · <a href=\"/account\">account</a> · \
              <button type=\"button\" id=\"sign-out\" class=\"link\">sign out</button>",
         ),
     };
-    let signed_in = matches!(identity, Identity::SignedIn(_));
+    // Passkey mode: authors delete and edit their own messages, admins delete any and
+    // clear the room (the script adds the controls). Open mode has no authors, and its
+    // only admins are scripts holding the admin key: no controls at all.
+    let auth = match identity {
+        Identity::Nickname(_) => String::new(),
+        Identity::SignedIn(_) | Identity::Admin(_) => format!(
+            " data-auth=\"passkey\" data-edit-secs=\"{}\"{}",
+            live.edit_secs,
+            if matches!(identity, Identity::Admin(_)) {
+                " data-admin"
+            } else {
+                ""
+            }
+        ),
+    };
     // Room ids are only [A-Za-z0-9._-]: safe in HTML and URLs as they are.
     let mut out = head(
         &format!("#{room} · edge-chat"),
@@ -75,11 +94,6 @@ pub fn chat_page(
         keep_alive = live.keep_alive_secs,
         who_hidden = hidden(user.is_none()),
         who = who.replace("{me}", &escape(user.unwrap_or_default())),
-        auth = if signed_in {
-            " data-auth=\"passkey\""
-        } else {
-            ""
-        },
         older_hidden = hidden(!has_older),
         empty_hidden = hidden(!messages.is_empty()),
     );
@@ -124,8 +138,7 @@ fn message_html(out: &mut String, m: &Message, me: Option<&str>, now: OffsetDate
     let _ = write!(
         out,
         "<li class=\"msg{own}\" data-id=\"{id}\" data-from=\"{from}\"><div class=\"meta\">\
-         <span class=\"from\">{from}</span> <time datetime=\"{datetime}\" title=\"{title}\">{ago}</time>\
-         </div><p class=\"text\">",
+         <span class=\"from\">{from}</span> <time datetime=\"{datetime}\" title=\"{title}\">{ago}</time>",
         own = if own { " own" } else { "" },
         id = m.id,
         from = escape(&m.from),
@@ -133,6 +146,16 @@ fn message_html(out: &mut String, m: &Message, me: Option<&str>, now: OffsetDate
         title = escape(&date.map_or_else(|| m.date.clone(), full_date)),
         ago = escape(&date.map_or_else(|| m.date.clone(), |d| ago(d, now))),
     );
+    if let Some(edited) = &m.edited {
+        let when =
+            OffsetDateTime::parse(edited, &Rfc3339).map_or_else(|_| edited.clone(), full_date);
+        let _ = write!(
+            out,
+            " <span class=\"edited\" title=\"Edited {}\">edited</span>",
+            escape(&when)
+        );
+    }
+    out.push_str("</div><p class=\"text\">");
     for (is_link, span) in link_spans(&m.text) {
         if is_link {
             let url = escape(span);
@@ -189,6 +212,7 @@ mod tests {
         let live = |newest| Live {
             newest,
             keep_alive_secs: 20,
+            edit_secs: 900,
         };
         let html = chat_page(&room, live(0), &[], Identity::Nickname(None), now);
         assert!(html.contains("data-last-event-id=\"0\" data-keep-alive=\"20\""));
@@ -205,5 +229,29 @@ mod tests {
         assert!(html.contains("class=\"msg own\" data-id=\"3\""));
         assert!(html.contains("<form id=\"composer\" class=\"composer\">"));
         assert!(html.contains("You are <strong id=\"me\">b</strong>"));
+        assert!(!html.contains("data-auth") && !html.contains("data-admin"));
+        let html = chat_page(&room, live(3), &msgs, Identity::SignedIn("b"), now);
+        assert!(html.contains(" data-auth=\"passkey\" data-edit-secs=\"900\">"));
+        let html = chat_page(&room, live(3), &msgs, Identity::Admin("b"), now);
+        assert!(html.contains(" data-auth=\"passkey\" data-edit-secs=\"900\" data-admin>"));
+        assert!(html.contains("Signed in as <strong id=\"me\">b</strong>"));
+    }
+
+    #[test]
+    fn edited_messages_say_so() {
+        let mut out = String::new();
+        let now = datetime!(2026-11-22 12:00:00 UTC);
+        let edited = Message {
+            edited: Some("2026-11-22T11:59:30.000Z".into()),
+            ..message(8, "ann", "fixed")
+        };
+        message_html(&mut out, &edited, None, now);
+        assert_eq!(
+            out,
+            "<li class=\"msg\" data-id=\"8\" data-from=\"ann\"><div class=\"meta\">\
+             <span class=\"from\">ann</span> <time datetime=\"2026-11-22T11:58:00.000Z\" \
+             title=\"2026-11-22 11:58:00 UTC\">2 min ago</time> <span class=\"edited\" \
+             title=\"Edited 2026-11-22 11:59:30 UTC\">edited</span></div><p class=\"text\">fixed</p></li>\n"
+        );
     }
 }
