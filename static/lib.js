@@ -1,6 +1,7 @@
 // Shared by the join and chat pages. Everything that turns untrusted text into DOM
 // lives here, and it only ever uses text nodes and properties: never HTML strings.
-// src/pages.rs renders the same markup on the server; keep the two in step.
+// src/web/templates/chat.rs renders the same message markup on the server; keep the two
+// in step.
 
 const NICK_KEY = 'edge-chat:nick';
 const ROOM_KEY = 'edge-chat:room';
@@ -86,14 +87,14 @@ export function refreshTime(time, now) {
 
 // ------------------------------------------------------------------ messages
 
-function el(tag, className, text) {
+export function el(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
   if (text !== undefined) node.textContent = text;
   return node;
 }
 
-/** <li class="msg [own]" data-id data-from> meta (sender, time) and text. */
+/** <li class="msg [own]" data-id data-from> meta (sender, time[, "edited"]) and text. */
 export function messageElement(m, me) {
   const li = el('li', m.from === me ? 'msg own' : 'msg');
   li.dataset.id = String(m.id);
@@ -103,6 +104,12 @@ export function messageElement(m, me) {
   time.dateTime = m.date;
   refreshTime(time);
   meta.append(el('span', 'from', m.from), ' ', time);
+  if (m.edited) {
+    const mark = el('span', 'edited', 'edited');
+    const when = new Date(m.edited);
+    mark.title = `Edited ${Number.isNaN(when.getTime()) ? m.edited : when.toLocaleString(undefined, FULL_DATE)}`;
+    meta.append(' ', mark);
+  }
   const text = el('p', 'text');
   text.append(linkify(m.text));
   li.append(meta, text);
@@ -130,6 +137,7 @@ export async function api(path, { method = 'GET', body, signal } = {}) {
   if (!res.ok) {
     const error = new Error(data?.message || `The server answered ${res.status}.`);
     error.status = res.status;
+    error.retryAfter = Number(res.headers.get('Retry-After')) || 1;
     throw error;
   }
   return data;

@@ -2,9 +2,9 @@
 modes with one interface, the moderation calls, and a room's whole observable state, so that
 every refusal can be shown to have changed nothing.
 
-A client is anything with `request(method, path, body=b"", headers=None)`: `Anyone` in open
-mode (optionally holding the admin key), or auth_helpers.Browser in passkey mode (cookie,
-Origin and Sec-Fetch-Site as a page's fetch sends them).
+A client is anything with `request(method, path, body=b"", headers=None)`: `Anyone`, a
+program (optionally holding the admin key or an API key), or auth_helpers.Browser in passkey
+mode (cookie, Origin and Sec-Fetch-Site as a page's fetch sends them).
 """
 
 import contextlib
@@ -12,7 +12,11 @@ import json
 import time
 import tomllib
 
-from auth_helpers import Browser, assert_error, bearer, random_name, signed_up  # noqa: F401
+import pytest
+
+from auth_helpers import (Browser, ann, assert_error, bearer, bob, random_name,  # noqa: F401
+                          signed_up)
+from conftest import _start, _stop
 from helpers import SSEClient, request
 from stack import MANIFEST, SECRET_STORE
 
@@ -27,7 +31,8 @@ ADMIN_KEY = dev_admin_key()
 
 
 class Anyone:
-    """A program in open mode; `key` is sent as a bearer token (the admin key, or not)."""
+    """A program (no cookie, no Origin); `key` is sent as a bearer token: the admin key, an
+    API key, or none."""
 
     def __init__(self, stack, key=None):
         self.url = stack.url
@@ -39,6 +44,27 @@ class Anyone:
 
 def admin_key_holder(stack):
     return Anyone(stack, ADMIN_KEY)
+
+
+# Fixtures for the test modules that import them. `passkey_stack` overrides conftest's shared
+# one there with a stack of the module's own that has an admin by name and a word filter (no
+# rate limits), so auth_helpers' `ann` and `bob` sign up on it too.
+
+ADMIN = random_name("admin")
+BLOCKED = "darn, Heck"
+
+
+@pytest.fixture(scope="module")
+def passkey_stack():
+    s = _start(config={"auth_mode": "passkey", "admins": f"someone-else, {ADMIN}",
+                       "blocked_words": BLOCKED})
+    yield s
+    _stop(s)
+
+
+@pytest.fixture(scope="module")
+def admin(passkey_stack):
+    return signed_up(passkey_stack, ADMIN)
 
 
 def messages_path(room):
@@ -78,13 +104,15 @@ def clear(client, room, query=""):
 
 
 def history(client, room):
-    """(every message of the room newest first, read page by page; last-event-id)."""
+    """(every message of the room newest first, read page by page; last-event-id).
+    Deleted messages and moderation events take ids, so a page of 100 ids holds fewer
+    messages: paging goes on from the oldest one seen until a page is empty."""
     r = client.request("GET", messages_path(room) + "?limit=100")
     assert r.status == 200, r
     body = r.json()
     out, last = list(body["messages"]), body["last-event-id"]
     page = body["messages"]
-    while len(page) == 100:
+    while page and page[-1]["id"] > 1:
         r = client.request("GET", messages_path(room) + f"?before={page[-1]['id']}&limit=100")
         assert r.status == 200, r
         page = r.json()["messages"]

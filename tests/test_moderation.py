@@ -20,45 +20,18 @@ from datetime import datetime
 
 import pytest
 
-from conftest import _start, _stop
-from moderation_helpers import (ADMIN_KEY, JSON, Anyone, Browser, admin_key_holder,
-                                assert_refused, bearer, clear, delete, edit, history,
-                                message_path, messages_path, post, random_name, signed_up,
+from moderation_helpers import (ADMIN_KEY, JSON, Anyone, admin, admin_key_holder,  # noqa: F401
+                                ann, assert_refused, bearer, bob, clear, delete, edit, history,
+                                message_path, messages_path, passkey_stack, post, signed_up,
                                 texts, unchanged)
 from helpers import random_room
 
-ADMIN = random_name("admin")
-BLOCKED = "darn, Heck"
 DATE_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
-@pytest.fixture(scope="module")
-def mod_stack():
-    """Passkey mode with an admin by name and a word filter (no rate limits)."""
-    s = _start(config={"auth_mode": "passkey", "admins": f"someone-else, {ADMIN}",
-                       "blocked_words": BLOCKED})
-    yield s
-    _stop(s)
-
-
-@pytest.fixture(scope="module")
-def admin(mod_stack):
-    return signed_up(mod_stack, ADMIN)
-
-
 @pytest.fixture
-def ann(mod_stack):
-    return signed_up(mod_stack)
-
-
-@pytest.fixture
-def bob(mod_stack):
-    return signed_up(mod_stack)
-
-
-@pytest.fixture
-def key_holder(mod_stack):
-    return admin_key_holder(mod_stack)
+def key_holder(passkey_stack):
+    return admin_key_holder(passkey_stack)
 
 
 # ------------------------------------------------------------------ delete
@@ -110,9 +83,9 @@ def test_the_admin_key_deletes_and_clears_without_an_account(key_holder, ann, ro
     assert texts(ann, room) == []
 
 
-def test_a_wrong_admin_key_or_no_one_at_all_is_unauthorized(mod_stack, ann, room):
+def test_a_wrong_admin_key_or_no_one_at_all_is_unauthorized(passkey_stack, ann, room):
     mine = post(ann, room, "mine")
-    nobody, wrong = Anyone(mod_stack), Anyone(mod_stack, ADMIN_KEY + "x")
+    nobody, wrong = Anyone(passkey_stack), Anyone(passkey_stack, ADMIN_KEY + "x")
     with unchanged(ann, room):
         for client in (nobody, wrong):
             assert_refused(delete(client, room, mine["id"]), 401, "unauthorized")
@@ -120,10 +93,10 @@ def test_a_wrong_admin_key_or_no_one_at_all_is_unauthorized(mod_stack, ann, room
             assert_refused(clear(client, room), 401, "unauthorized")
 
 
-def test_an_api_key_acts_as_its_owner(mod_stack, ann, bob, room):
+def test_an_api_key_acts_as_its_owner(passkey_stack, ann, bob, room):
     mine, other = post(ann, room, "first"), post(ann, room, "second")
-    anns_key = Anyone(mod_stack, ann.create_api_key()["key"])
-    bobs_key = Anyone(mod_stack, bob.create_api_key()["key"])
+    anns_key = Anyone(passkey_stack, ann.create_api_key()["key"])
+    bobs_key = Anyone(passkey_stack, bob.create_api_key()["key"])
     with unchanged(ann, room):
         assert_refused(delete(bobs_key, room, mine["id"]), 403, "forbidden")
         assert_refused(clear(anns_key, room), 403, "forbidden")

@@ -7,8 +7,8 @@ use time::format_description::well_known::Rfc3339;
 
 use super::{FOOT, head};
 use crate::model::{FROM_MAX, Message, MessageId, RoomId, TEXT_MAX};
-use crate::web::assets;
 use crate::web::text::{ago, escape, full_date, link_spans};
+use crate::web::{HISTORY, assets};
 
 /// What the chat page's script needs to go live, and to offer moderation.
 #[derive(Debug, Clone, Copy)]
@@ -74,7 +74,10 @@ pub fn chat_page(
         Some("chat.js"),
     );
     let hidden = |hide: bool| if hide { " hidden" } else { "" };
-    let has_older = messages.first().is_some_and(|m| m.id > 1);
+    // The page covers the newest HISTORY ids, messages or not (deleted messages and
+    // moderation events take ids too): "load older" goes on from the first of them.
+    let covered_from = live.newest.saturating_sub(HISTORY - 1).max(1);
+    let has_older = covered_from > 1;
     let _ = write!(
         out,
         "<header class=\"bar\">\n\
@@ -86,7 +89,7 @@ pub fn chat_page(
          <main id=\"chat\" data-room=\"{room}\" data-last-event-id=\"{newest}\" \
          data-keep-alive=\"{keep_alive}\"{auth}>\n\
          <div id=\"scroller\" class=\"scroller\" tabindex=\"0\" role=\"region\" aria-label=\"Messages in #{room}\">\n\
-         <button type=\"button\" id=\"older\" class=\"older quiet\"{older_hidden}>Load older messages</button>\n\
+         <button type=\"button\" id=\"older\" class=\"older quiet\" data-before=\"{covered_from}\"{older_hidden}>Load older messages</button>\n\
          <p id=\"empty\" class=\"empty\"{empty_hidden}>No messages yet. Say hello!</p>\n\
          <ol id=\"log\" class=\"log\">\n",
         icon = assets::url("icon.svg"),
@@ -95,7 +98,7 @@ pub fn chat_page(
         who_hidden = hidden(user.is_none()),
         who = who.replace("{me}", &escape(user.unwrap_or_default())),
         older_hidden = hidden(!has_older),
-        empty_hidden = hidden(!messages.is_empty()),
+        empty_hidden = hidden(!messages.is_empty() || has_older),
     );
     for m in messages {
         message_html(&mut out, m, user, now);
@@ -216,7 +219,7 @@ mod tests {
         };
         let html = chat_page(&room, live(0), &[], Identity::Nickname(None), now);
         assert!(html.contains("data-last-event-id=\"0\" data-keep-alive=\"20\""));
-        assert!(html.contains("id=\"older\" class=\"older quiet\" hidden"));
+        assert!(html.contains("id=\"older\" class=\"older quiet\" data-before=\"1\" hidden"));
         assert!(html.contains("<p id=\"empty\" class=\"empty\">"));
         assert!(html.contains("<form id=\"nick-form\" method=\"get\" action=\"/lobby\">"));
         assert!(html.contains("<form id=\"composer\" class=\"composer\" hidden>"));
@@ -224,12 +227,17 @@ mod tests {
         let msgs = [message(2, "a", "x"), message(3, "b", "y")];
         let html = chat_page(&room, live(3), &msgs, Identity::Nickname(Some("b")), now);
         assert!(html.contains("data-last-event-id=\"3\""));
-        assert!(html.contains("id=\"older\" class=\"older quiet\">"));
+        // Ids 1 ..= 3 are all on the page: message 1 is deleted, not older.
+        assert!(html.contains("id=\"older\" class=\"older quiet\" data-before=\"1\" hidden>"));
         assert!(html.find("data-id=\"2\"").unwrap() < html.find("data-id=\"3\"").unwrap());
         assert!(html.contains("class=\"msg own\" data-id=\"3\""));
         assert!(html.contains("<form id=\"composer\" class=\"composer\">"));
         assert!(html.contains("You are <strong id=\"me\">b</strong>"));
         assert!(!html.contains("data-auth") && !html.contains("data-admin"));
+        let html = chat_page(&room, live(60), &[], Identity::Nickname(Some("b")), now);
+        // Ids 11 ..= 60 hold no message (all deleted): older ones may still be there.
+        assert!(html.contains("id=\"older\" class=\"older quiet\" data-before=\"11\">"));
+        assert!(html.contains("<p id=\"empty\" class=\"empty\" hidden>"));
         let html = chat_page(&room, live(3), &msgs, Identity::SignedIn("b"), now);
         assert!(html.contains(" data-auth=\"passkey\" data-edit-secs=\"900\">"));
         let html = chat_page(&room, live(3), &msgs, Identity::Admin("b"), now);
