@@ -19,9 +19,17 @@ stack's default: with no subscribers the shaper has nothing to hold.
 Clients are stdlib only (http.py, sse.py). The bench reports its own CPU next to Pushpin's
 and Viceroy's so a saturated load generator would show.
 
-Modules: __main__ (CLI and the order of scenarios), scenarios (what is measured), delivery
-(fan-out rounds), floors (hello service, raw Pushpin), http and sse (clients), measure
-(percentiles, CPU), viceroy_log (heap per request), results (dataclasses), report (the table).
+Identity and moderation costs compare variants of one request (open vs passkey mode, with and
+without a rate limit, a change of the newest message vs one 60 back, a ceremony vs floor a)
+round by round, each on a stack of its own where modes differ; an A/A control (two identical
+open-mode stacks) shows how far stacks differ by themselves.
+
+Modules: __main__ (CLI and the order of scenarios), scenarios (what is measured), identity
+(session check, rate limiter, passkey ceremonies), moderation (delete, edit), rounds
+(interleaved variants), passkey (a signed-in browser over tests/softauthn.py), baseline
+(--size-baseline build), delivery (fan-out rounds), floors (hello service, raw Pushpin), http
+and sse (clients), measure (percentiles, CPU), viceroy_log (heap and time per request), results
+(dataclasses), report (the table).
 Process start/stop is scripts/procs.py and the stack is scripts/stack.py, shared with
 scripts/dev and the tests.
 """

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import stack as stackmod
 
-from . import log
+from . import identity, log, moderation
 from .report import render
 from .results import FANOUT_LIKE, Params, Run
 from .scenarios import Scenarios
@@ -36,6 +36,9 @@ def parse_args(argv):
     ap = argparse.ArgumentParser(prog="scripts/bench", description="edge-chat benchmark (see scripts/bench)")
     ap.add_argument("--quick", action="store_true", help="small run: 1 repetition, fewer requests")
     ap.add_argument("--keep", action="store_true", help="keep each stack's directory (logs)")
+    ap.add_argument("--size-baseline", metavar="REV",
+                    help="also build REV (e.g. 79b5e73, before passkeys) in a temporary git worktree and "
+                         "report its wasm and package sizes beside the current build's")
     ap.add_argument("--message-rate", type=message_rate, action="append", metavar="off|N",
                     help="Pushpin publish shaper for the delivery rows: 'off' (message_rate unset, as "
                          f"Fanout) or N deliveries/s; repeatable (default: off and {SHAPED_RATE})")
@@ -61,11 +64,20 @@ def run(params, keep):
         post_conc = sc.post_concurrent(room_each=False)
         log(f"bench: POST {conc}, a room each ({params.reps} fresh stacks)")
         post_conc_rooms = sc.post_concurrent(room_each=True)
+        log(f"bench: session check and rate limiter: {len(identity.VARIANTS)} stacks side by side, "
+            "history GET and POST interleaved")
+        session_get, session_post = identity.session_and_limits(sc)
+        log("bench: passkey ceremonies (register and login /verify) interleaved with floor (a)")
+        ceremonies = identity.ceremonies(sc)
+        log("bench: moderation: deletes (admin key) and edits (author), newest and "
+            f"{moderation.BACK} back, interleaved with a POST")
+        mod = moderation.moderation(sc)
         delivery = [sc.delivery(rate) for rate in params.message_rates]
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return Run(params, sizes, history, hello_conc, kv, post_seq, post_conc, post_conc_rooms, delivery,
-               vlog, hello_log, (load0, os.getloadavg()), time.monotonic() - started)
+               session_get, session_post, ceremonies, mod, vlog, hello_log, (load0, os.getloadavg()),
+               time.monotonic() - started)
 
 
 def machine():
@@ -108,7 +120,7 @@ def main(argv=None):
         with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, OPEN_FILES), hard))
     try:
-        result = run(Params.of(args.quick, args.message_rate), args.keep)
+        result = run(Params.of(args.quick, args.message_rate, args.size_baseline), args.keep)
     except KeyboardInterrupt:
         log("bench: interrupted")
         return 130

@@ -3,11 +3,17 @@ Times are the median over repetitions of each repetition's p50/p99."""
 
 import datetime
 import statistics
+import textwrap
 from collections import Counter
 
 from .delivery import PACE_GAP
 from .measure import med, mode, pct
 from .results import shaper_name
+
+SESSION_TARGET = 0.0001  # what the session check may add to a p50 (s)
+LIMITER_TARGET = 0.0002  # what the post rate limiter may add to a POST's p50 (s)
+CEREMONY_TARGET = 0.005  # register and login /verify p50 (s)
+AUTH_WASM_TARGET = 80 * 1024  # bytes auth may add to the wasm
 
 DELIVERY_TARGET_SUBS = 1000
 PATHS = {"floor": "raw Pushpin ← POST /publish/ (floor b)",
@@ -28,6 +34,9 @@ def render(run, machine, versions):
     out = []
     header(out.append, run, machine, versions)
     requests(out.append, run)
+    session(out.append, run)
+    ceremonies(out.append, run)
+    moderation(out.append, run)
     delivery(out.append, run)
     load_check(out.append, run)
     sizes(out.append, run)
@@ -94,6 +103,109 @@ def requests(w, run):
     w("")
 
 
+def signed_ms(x):
+    return "—" if x != x else f"{x * 1000:+.3f}"
+
+
+def kv_mode(v):
+    o, x = mode(Counter(v.kv.ops))
+    return "—" if o == "?" else f"{o}{x}"
+
+
+def delta(res, name, ref):
+    """Variant name's client p50 minus ref's: the median of per-repetition differences (s)."""
+    v, r = res.variants[name], res.variants[ref]
+    return med([a - b for a, b in zip(v.lat.p50, r.lat.p50)])
+
+
+def interleaved(w, res, ref=None, targets=None):
+    """One row per variant of an Interleaved: client p50/p99 (median over repetitions), p50 minus
+    the reference variant's, the server's median time to answer (Viceroy's log) and its
+    difference, KV ops; targets: name -> (text, check(Δp50, Δserver, variant) -> status)."""
+    w(f"  {'':<58} {'n/rep':>5} {'p50':>6} {'p99':>6} {'Δp50':>7} {'server':>6} {'Δserver':>7}  "
+      f"{'KV ops':<8} {'target':<22} status")
+    r = res.variants.get(ref)
+    for name, label in res.labels.items():
+        v = res.variants[name]
+        d50 = dsrv = float("nan")
+        if r is not None and name != ref:
+            d50, dsrv = delta(res, name, ref), (med(v.server_ms) - med(r.server_ms)) / 1000
+        tgt, check = (targets or {}).get(name, ("", None))
+        st = check(d50, dsrv, v) if check else ""
+        bad = sum(c for code, c in v.status.items() if code >= 300)
+        w(f"  {label:<58} {res.n:>5} {ms(med(v.lat.p50)):>6} {ms(med(v.lat.p99)):>6} {signed_ms(d50):>7} "
+          f"{med(v.server_ms):>6.2f} {signed_ms(dsrv):>7}  {kv_mode(v):<8} {tgt:<22} {st}"
+          + (f"  {bad} non-2xx: {dict(v.status)}" if bad else ""))
+
+
+def kv_plus(res, k):
+    """Whether a variant's usual KV operation count is open mode's plus k."""
+    base = mode(Counter(res.variants["open"].kv.ops))[0]
+    return lambda v: base != "?" and mode(Counter(v.kv.ops))[0] == base + k
+
+
+def within(res, limit):
+    """A target: what a variant adds to open mode's p50 under limit (s), with no KV operation
+    added, judged on the server's time to answer (Viceroy's log) and on the client's p50. Two
+    identical stacks differ too (the A/A control): a difference over the limit by less than
+    theirs is noise, neither met nor missed."""
+    control, ref = res.variants["control"], res.variants["open"]
+    aa = abs(delta(res, "control", "open"))
+    aa_server = abs(med(control.server_ms) - med(ref.server_ms)) / 1000
+    same_kv = kv_plus(res, 0)
+
+    def check(d, dsrv, v):
+        client_noise, server_noise = d - aa < limit, dsrv - aa_server < limit
+        if not same_kv(v):
+            return "MISSED (KV ops)"
+        if dsrv < limit and d < limit:
+            return "met"
+        if dsrv < limit and client_noise:
+            return "met on server; client: A/A noise"
+        return "within A/A noise" if server_noise and client_noise else "MISSED"
+    return f"Δ < {limit * 1000:.1f} ms, KV +0", check
+
+
+def kv_one(res):
+    """The API key's target: one KV lookup more than open mode."""
+    plus_one = kv_plus(res, 1)
+    return "KV +1", lambda d, dsrv, v: mark(plus_one(v))
+
+
+def session(w, run):
+    g, pst = run.session_get, run.session_post
+    w("SESSION CHECK AND RATE LIMITER (a stack per variant, side by side, the same keys in each store; one request")
+    w("of each variant per round, the first one rotating; ms. Δp50: minus open mode's, median of per-repetition")
+    w("differences. server: Viceroy's log, request received → response status, median; Δserver: minus open mode's)")
+    w(f"  history GET, 50 newest of {run.params.history_seed}")
+    interleaved(w, g, "open", {"cookie": within(g, SESSION_TARGET), "key": kv_one(g)})
+    w("  POST, sequential")
+    interleaved(w, pst, "open", {"cookie": within(pst, SESSION_TARGET), "key": kv_one(pst),
+                                 "limited": within(pst, LIMITER_TARGET)})
+    w("  (A/A control: two identical open-mode stacks. A target is met when Δserver and Δp50 are under it; a")
+    w("   difference over it by less than the A/A control's own difference is noise ('within A/A noise'). Fresh")
+    w("   stacks per repetition, started in a rotating order. Passkey POSTs send the signed-in name as `from`;")
+    w("   cookie POSTs send Origin and Sec-Fetch-Site as a page's fetch does)")
+    w("")
+
+
+def ceremonies(w, run):
+    w("PASSKEY CEREMONIES (tests/softauthn.py as the authenticator; only the /verify request is timed, not the")
+    w("options before it nor the authenticator's work; interleaved round by round with floor a; server as above; ms)")
+    targets = {n: (f"p50 ≤ {CEREMONY_TARGET * 1000:.0f} ms", lambda d, dsrv, v: mark(med(v.lat.p50) <= CEREMONY_TARGET))
+               for n in ("register", "login")}
+    interleaved(w, run.ceremonies, None, targets)
+    w("")
+
+
+def moderation(w, run):
+    w("MODERATION (a delete by the admin key's bearer in open mode, an edit by its author's session in passkey mode,")
+    w("each round posting to the change's room first, untimed; a change of the newest message rewrites 1 window, of")
+    w("one 60 back 50 (src/store/moderation.rs); interleaved round by round with a POST; server as above; ms)")
+    interleaved(w, run.moderation)
+    w("")
+
+
 def delivery(w, run):
     w("DELIVERY LATENCY (message sent → its `id:` line read at the subscriber; ms; one room/channel; every message to")
     w(f"every subscriber; the paths of one size are measured interleaved, message by message, {PACE_GAP * 1000:.0f} ms apart)")
@@ -151,13 +263,29 @@ def load_row(d):
             + (f"; connect errors {d.errors}" if d.errors else ""))
 
 
+def parts(x):
+    return f"code {x.code:,}, data {x.data:,} (of it static/ assets {x.assets:,})"
+
+
 def sizes(w, run):
     s = run.sizes
-    w("SIZES")
-    w(f"  {'release wasm (target/wasm32-wasip1/release/edge-chat.wasm)':<66} {s.wasm:>10,} B")
+    w("SIZES (code/data: the wasm's sections; static/ assets: the files build.rs embeds, each raw, gzip and brotli)")
+    w(f"  {'release wasm (target/wasm32-wasip1/release/edge-chat.wasm)':<66} {s.wasm:>10,} B   {parts(s.parts)}")
     w(f"  {'package: fastly compute pack --wasm-binary → ' + s.pkg_name:<66} {s.pkg:>10,} B   "
       f"target ≤ 1 MB (1,000,000 B)  {mark(s.pkg <= 1_000_000)}")
     w(f"  {'hello-world floor wasm (for scale)':<66} {s.hello_wasm:>10,} B")
+    if b := s.baseline:
+        dw, dp = s.wasm - b.wasm, s.pkg - b.pkg
+        w(f"  --size-baseline {b.rev}: {textwrap.shorten(b.commit, 100, placeholder=' …')}")
+        w(f"  {'  its release wasm':<66} {b.wasm:>10,} B   {parts(b.parts)}")
+        w(f"  {'  its package':<66} {b.pkg:>10,} B")
+        w(f"  {f'wasm added since {b.rev} ({dw / 1024:+.1f} KiB)':<66} {dw:>+10,} B   "
+          f"target: auth < {AUTH_WASM_TARGET // 1024} KiB  {mark(dw < AUTH_WASM_TARGET)}")
+        w(f"  {'  of it code / data / static/ assets':<66} {s.parts.code - b.parts.code:>+10,} B   "
+          f"{s.parts.data - b.parts.data:+,} B / {s.parts.assets - b.parts.assets:+,} B")
+        w(f"  {f'package added since {b.rev} ({dp / 1024:+.1f} KiB)':<66} {dp:>+10,} B")
+        w(f"  (the difference is all that changed since {b.rev}, {b.since} commit(s) and the working tree's changes:")
+        w("   an upper bound for what auth alone adds)")
     w("")
 
 

@@ -17,9 +17,11 @@ def shaper_name(message_rate):
 
 @dataclass
 class Params:
-    """How much a run does (--quick or full) and in which shaper modes it measures delivery."""
+    """How much a run does (--quick or full), in which shaper modes it measures delivery, and
+    the revision whose build it compares sizes with (--size-baseline, or None)."""
     quick: bool
     message_rates: list[int | None]  # delivery modes: FANOUT_LIKE or deliveries/s for Pushpin's shaper
+    size_baseline: str | None
     reps: int
     seq_posts: int
     posters: int
@@ -29,16 +31,22 @@ class Params:
     delivery: dict[int, int]  # subscribers -> messages per repetition
     handoff_subs: list[int]  # subscriber counts that also measure the handoff path
     resume_k: list[int]  # resume with this many messages missed
+    auth_get_n: int  # history GETs per variant per repetition (session check, identity.py)
+    auth_post_n: int  # POSTs per variant per repetition (session check, rate limiter)
+    ceremonies: int  # sign-ups and sign-ins per repetition
+    moderation_rounds: int  # changes per variant per repetition (moderation.py)
 
     @classmethod
-    def of(cls, quick, message_rates):
+    def of(cls, quick, message_rates, size_baseline=None):
         if quick:
-            return cls(quick, message_rates, reps=1, seq_posts=60, posters=20, posts_each=5,
+            return cls(quick, message_rates, size_baseline, reps=1, seq_posts=60, posters=20, posts_each=5,
                        history_seed=210, history_n=150, delivery={1: 30, 100: 15, 1000: 8},
-                       handoff_subs=[100], resume_k=[0, 1, 50, 100])
-        return cls(quick, message_rates, reps=3, seq_posts=300, posters=20, posts_each=25,
+                       handoff_subs=[100], resume_k=[0, 1, 50, 100], auth_get_n=500, auth_post_n=150,
+                       ceremonies=30, moderation_rounds=30)
+        return cls(quick, message_rates, size_baseline, reps=3, seq_posts=300, posters=20, posts_each=25,
                    history_seed=250, history_n=500, delivery={1: 100, 100: 60, 1000: 30},
-                   handoff_subs=[1, 100, 1000], resume_k=[0, 1, 10, 49, 50, 51, 100])
+                   handoff_subs=[1, 100, 1000], resume_k=[0, 1, 10, 49, 50, 51, 100], auth_get_n=1000,
+                   auth_post_n=500, ceremonies=100, moderation_rounds=60)
 
 
 @dataclass
@@ -130,6 +138,33 @@ class PostConc:
 
 
 @dataclass
+class Variant:
+    """One way of sending a request, measured interleaved with the others (rounds.py)."""
+    lat: Percentiles = field(default_factory=Percentiles)
+    kv: KvFigures = field(default_factory=KvFigures)
+    status: Counter = field(default_factory=Counter)
+    server_ms: list = field(default_factory=list)  # Viceroy's execution time per request (its log)
+
+    def add(self, samples):
+        """One repetition's [(seconds, status, headers)]."""
+        self.lat.add([s[0] for s in samples])
+        for _, st, hd in samples:
+            self.status[st] += 1
+            self.kv.add(hd)
+
+
+@dataclass
+class Interleaved:
+    """Variants of a request measured round by round, one of each per round."""
+    n: int  # requests per variant per repetition
+    labels: dict[str, str]  # variant name -> what the table calls it, in table order
+    variants: dict[str, Variant] = field(default_factory=dict)
+
+    def variant(self, name):
+        return self.variants.setdefault(name, Variant())
+
+
+@dataclass
 class PathResult:
     """One delivery path (floor, app, handoff) at one subscriber count, all repetitions."""
     kind: str
@@ -167,11 +202,33 @@ class ShaperMode:
 
 
 @dataclass
+class WasmParts:
+    """What a wasm's bytes are: its code and data sections, and the static/ files embedded in
+    the data (raw, gzip and brotli copies)."""
+    code: int
+    data: int
+    assets: int
+
+
+@dataclass
+class SizeBaseline:
+    """The build of another revision (--size-baseline), packed the same way."""
+    rev: str
+    commit: str  # its short hash and subject
+    since: int  # commits from it to HEAD
+    wasm: int
+    pkg: int
+    parts: WasmParts
+
+
+@dataclass
 class Sizes:
     wasm: int
     hello_wasm: int
     pkg: int
     pkg_name: str
+    parts: WasmParts
+    baseline: SizeBaseline | None = None
 
 
 @dataclass
@@ -185,6 +242,10 @@ class Run:
     post_conc: PostConc
     post_conc_rooms: PostConc
     delivery: list[ShaperMode]  # in the order of params.message_rates
+    session_get: Interleaved  # identity.py: history GET by mode and credential
+    session_post: Interleaved  # ... and POST, with the rate limiter's variant
+    ceremonies: Interleaved
+    moderation: Interleaved
     vlog: ViceroyLog  # of every app stack
     hello_log: ViceroyLog
     load: tuple  # os.getloadavg() before and after

@@ -18,14 +18,14 @@ from pathlib import Path
 
 import stack as stackmod
 
-from . import APP_WASM, HELLO_WASM, ROOT, log
+from . import APP_WASM, HELLO_WASM, ROOT, baseline, log
 from .app import app_stack, post_raw, room, sessions_of
 from .delivery import AppPublisher, PushpinPublisher, Target, delivery
 from .floors import hello_service, pushpin_floor
 from .http import AsyncClient, Client, build_request
 from .measure import ServerCpu, kv_ops, med, pct
 from .results import (History, KvCosts, KvFigures, KvSample, Latency, PostConc, PostSeq, Resume,
-                      ShaperMode, Sizes, shaper_name)
+                      ShaperMode, SizeBaseline, Sizes, shaper_name)
 from .sse import Hub, sse_request, subscribe
 from .viceroy_log import hello_classifier
 
@@ -156,8 +156,16 @@ class Scenarios:
         return app_stack(self.vlog, self.keep, message_rate)
 
     def sizes(self):
+        """The current build's, and with --size-baseline the other revision's, built now."""
         pkg, name = package_size(self.workdir)
-        return Sizes(APP_WASM.stat().st_size, HELLO_WASM.stat().st_size, pkg, name)
+        sizes = Sizes(APP_WASM.stat().st_size, HELLO_WASM.stat().st_size, pkg, name,
+                      baseline.parts(APP_WASM, ROOT / "target"))
+        if rev := self.p.size_baseline:
+            commit, since, wasm, manifest = baseline.build(rev, self.workdir)
+            sizes.baseline = SizeBaseline(rev, commit, since, wasm.stat().st_size,
+                                          package_size(self.workdir, wasm, manifest)[0],
+                                          baseline.parts(wasm, baseline.TARGET))
+        return sizes
 
     def history(self, hello_log):
         """History GET against floor (a), floor (a) under concurrency, and the KV costs of
@@ -269,12 +277,12 @@ class Scenarios:
         return targets
 
 
-def package_size(workdir):
+def package_size(workdir, wasm=APP_WASM, manifest=ROOT / "fastly.toml"):
     """`fastly compute pack --wasm-binary` in a temp dir: the real package file."""
     d = Path(tempfile.mkdtemp(prefix="bench-pack-", dir=workdir))
-    shutil.copy(ROOT / "fastly.toml", d / "fastly.toml")
-    name = tomllib.loads((ROOT / "fastly.toml").read_text())["name"]
-    r = subprocess.run([str(stackmod.FASTLY_CLI), "compute", "pack", "--wasm-binary", str(APP_WASM),
+    shutil.copy(manifest, d / "fastly.toml")
+    name = tomllib.loads(Path(manifest).read_text())["name"]
+    r = subprocess.run([str(stackmod.FASTLY_CLI), "compute", "pack", "--wasm-binary", str(wasm),
                         "--non-interactive"], cwd=d, env=dict(os.environ, FASTLY_WASM_METADATA_DISABLE="true"),
                        capture_output=True, text=True, timeout=120)
     pkg = d / "pkg" / f"{name}.tar.gz"
