@@ -18,6 +18,16 @@ pub trait HeaderText {
     fn header_text(&self, name: impl ToHeaderName) -> Option<&str>;
 }
 
+/// Every value of a header a request carries, joined with `, ` as one list (Fanout sends
+/// `Grip-Last` as one line per channel). U+FFFD for values that are not UTF-8.
+pub fn all_values(req: &Request, name: &str) -> Option<String> {
+    let values: Vec<&str> = req
+        .get_header_all(name)
+        .map(|v| v.to_str().unwrap_or(UNDECODABLE))
+        .collect();
+    (!values.is_empty()).then(|| values.join(", "))
+}
+
 impl HeaderText for Request {
     fn header_text(&self, name: impl ToHeaderName) -> Option<&str> {
         self.get_header(name)
@@ -45,5 +55,12 @@ mod tests {
         assert_eq!(req.header_text("Origin"), Some("\u{FFFD}"));
         assert_eq!(req.header_text("last-event-id"), Some("5"));
         assert_eq!(req.header_text("Accept"), None);
+        req.append_header("Grip-Last", "a; last-id=1");
+        req.append_header("Grip-Last", "b; last-id=2");
+        assert_eq!(
+            all_values(&req, "grip-last").as_deref(),
+            Some("a; last-id=1, b; last-id=2")
+        );
+        assert_eq!(all_values(&req, "Accept"), None);
     }
 }

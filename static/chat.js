@@ -1,8 +1,8 @@
 // Chat page. The server already rendered the newest messages and the id of the newest
 // one (data-last-event-id); this script takes over from there:
-//   live     EventSource on /rooms/<room>/events/, resuming after the last id we have,
-//            with our own bounded backoff once the browser gives up (it does after any
-//            non-200 answer, e.g. a 503 while Fanout is unreachable);
+//   live     live.js over the transport picked (SSE by default, WebSocket or long-poll),
+//            resuming after the last id we have, with a bounded backoff;
+//   presence who is here and who is typing (presence.js); your rooms (roomlist.js);
 //   log      one <li> per message id, whichever way it arrived (page, stream, our own
 //            POST's response, "load older"), kept in id order;
 //   composer posts the form fields `from` and `text`, keeps the text until it is stored;
@@ -12,9 +12,13 @@
 //            the room. Changes arrive as `delete`/`edit`/`clear` events in every page.
 
 import {
-  api, el, nick, lastRoom, length, messageElement, refreshTime, toSignIn, wireSignOut, FROM_MAX,
+  api, el, nick, lastRoom, length, messageElement, refreshTime, stored, toSignIn, wireSignOut,
+  FROM_MAX,
   TEXT_MAX,
 } from './lib.js';
+import { openLive } from './live.js';
+import { startPresence } from './presence.js';
+import { startRoomList } from './roomlist.js';
 
 const $ = (id) => document.getElementById(id);
 const chat = $('chat');
@@ -59,6 +63,7 @@ function setNick(name) {
   for (const li of log.querySelectorAll('.msg')) {
     li.classList.toggle('own', li.dataset.from === me);
   }
+  presence.renamed();
 }
 
 function askNick() {
@@ -110,6 +115,7 @@ function arrive(m) {
     jump.hidden = false;
   }
   if (m.from !== me) say(`${m.from}: ${m.text}`);
+  rooms.seen(m.id);
 }
 
 const say = (text) => { $('announce').textContent = text; };
@@ -200,133 +206,83 @@ const STATES = {
   reconnecting: 'Reconnecting…',
   offline: 'Offline: waiting for the network',
 };
-const RETRY_MIN_MS = 1000;
-const RETRY_MAX_MS = 10000;
 /** Fanout sends a keep-alive after this long without events. A connection that stays
  * silent much longer is dead without having said so (a phone switching networks, a
  * stalled proxy): no error event ever comes, so we have to notice ourselves. */
 const QUIET_MAX_MS = ((Number(chat.dataset.keepAlive) || 20) * 2.5 + 5) * 1000;
+const TRANSPORT_KEY = 'edge-chat:transport';
+const TRANSPORTS = ['sse', 'ws', 'poll'];
 
-let source = null;
-let retryTimer = 0;
-let quietTimer = 0;
-let failures = 0;
-
-function setStatus(state, text = STATES[state]) {
+function setStatus(state, text = STATES[state], failures = 0) {
   if (status.dataset.state === state && status.textContent === text) return;
   status.dataset.state = state;
   status.textContent = text;
-}
-
-function connect() {
-  clearTimeout(retryTimer);
-  retryTimer = 0;
-  if (source) source.close();
-  if (!navigator.onLine) {
-    setStatus('offline');
-    return;
-  }
-  setStatus(failures ? 'reconnecting' : 'connecting');
-  // The browser resends the last id it saw as Last-Event-ID when it reconnects by
-  // itself; the query carries where we are for a stream we open ourselves.
-  const es = new EventSource(`${base}/events/?lastEventId=${streamId}`);
-  source = es;
-  const heard = () => {
-    clearTimeout(quietTimer);
-    quietTimer = setTimeout(() => { if (source === es) retry(); }, QUIET_MAX_MS);
-  };
-  for (const type of ['open', 'stream-open', 'keep-alive', 'message', 'stream-reset', 'delete',
-    'edit', 'clear']) {
-    es.addEventListener(type, heard);
-  }
-  heard(); // a connection attempt that hangs counts as silence too
-  es.addEventListener('open', () => {
-    failures = 0;
-    setStatus('live');
-  });
-  es.addEventListener('message', (event) => {
-    const m = JSON.parse(event.data);
-    streamId = Math.max(streamId, m.id);
-    arrive(m);
-  });
-  const seen = (event) => {
-    const id = Number(event.lastEventId);
-    streamId = Math.max(streamId, id);
-    return id;
-  };
-  es.addEventListener('delete', (event) => {
-    seen(event);
-    const li = find(JSON.parse(event.data).id);
-    if (li) {
-      gone(li);
-      say('A message was deleted.');
-    }
-  });
-  es.addEventListener('edit', (event) => {
-    seen(event);
-    const m = JSON.parse(event.data);
-    if (edited(m) && m.from !== me) say(`${m.from} edited a message: ${m.text}`);
-  });
-  es.addEventListener('clear', (event) => {
-    const id = seen(event);
-    if (!clears.has(id)) clears.set(id, cleared(JSON.parse(event.data)));
-  });
-  es.addEventListener('stream-reset', (event) => {
-    const data = JSON.parse(event.data);
-    streamId = Number(data['last-event-id']) || streamId;
-    notice(`Some messages could not be loaded (${data.text}) Showing new messages from here on.`);
-  });
-  es.addEventListener('stream-error', (event) => {
-    es.close();
-    source = null;
-    clearTimeout(quietTimer);
-    let text = 'the stream ended';
-    try { text = JSON.parse(event.data).text; } catch {}
-    setStatus('error', `Disconnected: ${text}`);
-  });
-  es.addEventListener('error', () => {
-    if (source !== es) return;
-    if (es.readyState === EventSource.CLOSED) {
-      retry();
-    } else {
-      // The browser is already reconnecting on its own.
-      setStatus('reconnecting');
-    }
-  });
-}
-
-/** Opens a new stream after a growing, jittered pause (1 s, 2 s, 4 s … 10 s). */
-function retry() {
-  if (source) source.close();
-  source = null;
-  clearTimeout(quietTimer);
-  failures += 1;
-  if (!navigator.onLine) {
-    setStatus('offline');
-    return;
-  }
   // EventSource hides the status of a refused stream: ask whether the session ended.
   if (signedIn && failures >= 2) {
     fetch('/auth/me').then((res) => { if (res.status === 401) toSignIn(); }, () => {});
   }
-  setStatus('reconnecting');
-  const ceiling = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (failures - 1));
-  retryTimer = setTimeout(connect, ceiling / 2 + Math.random() * ceiling / 2);
 }
 
-window.addEventListener('offline', () => {
-  if (source) source.close();
-  source = null;
-  clearTimeout(retryTimer);
-  clearTimeout(quietTimer);
-  setStatus('offline');
+const presence = startPresence({
+  base,
+  heartbeatSecs: Number(chat.dataset.heartbeat) || 30,
+  who: () => me,
+  signedIn,
+  els: { bar: $('presence'), count: $('here-count'), names: $('here-names'), typing: $('typing'), note: $('presence-note') },
 });
-window.addEventListener('online', connect);
-// Phones suspend background tabs: come back at once rather than after a backoff.
-document.addEventListener('visibilitychange', () => {
-  if (document.visibilityState === 'visible' && !source && status.dataset.state !== 'error') {
-    connect();
-  }
+const rooms = startRoomList({ room, newest: streamId, els: { nav: $('rooms'), list: $('room-list') } });
+
+/** What every transport delivers, by event name. */
+const handlers = {
+  message(m, id) {
+    streamId = Math.max(streamId, Number(id) || m.id);
+    arrive(m);
+    presence.spoke(m.from);
+  },
+  'stream-reset'(data) {
+    streamId = Number(data['last-event-id']) || streamId;
+    notice(`Some messages could not be loaded (${data.text}) Showing new messages from here on.`);
+  },
+  delete(data, id) {
+    seen(id);
+    const li = find(data.id);
+    if (li) {
+      gone(li);
+      say('A message was deleted.');
+    }
+  },
+  edit(m, id) {
+    seen(id);
+    if (edited(m) && m.from !== me) say(`${m.from} edited a message: ${m.text}`);
+  },
+  clear(data, id) {
+    const n = seen(id);
+    if (!clears.has(n)) clears.set(n, cleared(data));
+  },
+  presence: (data) => presence.presence(data),
+  typing: (data) => presence.typing(data),
+};
+/** A moderation event moves the stream's position like a message. */
+function seen(id) {
+  const n = Number(id);
+  streamId = Math.max(streamId, n);
+  return n;
+}
+
+const picker = $('transport');
+const chosen = new URLSearchParams(location.search).get('transport') || stored(TRANSPORT_KEY);
+picker.value = TRANSPORTS.includes(chosen) ? chosen : 'sse';
+picker.closest('label').hidden = false;
+let live = null;
+function goLive() {
+  live?.stop();
+  live = openLive({
+    transport: picker.value, base, after: () => streamId, handlers, onState: setStatus, quietMs: QUIET_MAX_MS,
+  });
+}
+picker.addEventListener('change', () => {
+  stored(TRANSPORT_KEY, picker.value);
+  goLive();
 });
 
 // ------------------------------------------------------------------ composer
@@ -342,6 +298,7 @@ function updateCount() {
 input.addEventListener('input', () => {
   updateCount();
   sendError.textContent = '';
+  if (input.value.trim()) presence.typed();
 });
 input.addEventListener('keydown', (event) => {
   if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
@@ -613,5 +570,5 @@ if (admin) {
   refreshTimes();
   toBottom();
   if (me) input.focus();
-  connect();
+  goLive();
 }

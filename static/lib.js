@@ -7,7 +7,7 @@ const NICK_KEY = 'edge-chat:nick';
 const ROOM_KEY = 'edge-chat:room';
 
 /** localStorage can be missing or throw (privacy modes); then we simply forget. */
-function stored(key, value) {
+export function stored(key, value) {
   try {
     if (value === undefined) return localStorage.getItem(key) || '';
     localStorage.setItem(key, value);

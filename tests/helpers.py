@@ -90,7 +90,24 @@ def post_ok(url, room, sender, text, kind="form"):
     return r.json()
 
 
-class SSEClient:
+class Recording:
+    """What SSEClient and wsclient.WSClient share: a reader thread that records what
+    arrives under a condition, and use as a context manager (start on entry unless
+    started, close on exit)."""
+
+    def __init__(self):
+        self.closed = False  # the server ended the stream
+        self._cond = threading.Condition()
+        self._thread = None
+
+    def __enter__(self):
+        return self if self._thread else self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class SSEClient(Recording):
     """Reads a text/event-stream in a background thread and records every frame as an
     (event, id, data) tuple; event defaults to "message", id is None when the frame has none.
     Frames with no data (keep-alives) are recorded too.
@@ -100,24 +117,16 @@ class SSEClient:
     """
 
     def __init__(self, url, path, headers=None, timeout=TIMEOUT):
+        super().__init__()
         self.url, self.path = url, path
         self.headers = {"Accept": "text/event-stream", **(headers or {})}
         self.timeout = timeout
         self.status = None
         self.response_headers = None
         self.events = []
-        self.closed = False  # the server ended the stream
         self.error = None
-        self._cond = threading.Condition()
         self._conn = None
         self._sock = None
-        self._thread = None
-
-    def __enter__(self):
-        return self if self._thread else self.start()
-
-    def __exit__(self, *exc):
-        self.close()
 
     def start(self):
         """Connects and waits for the response head (bounded by timeout)."""

@@ -139,6 +139,11 @@ impl ApiError {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
     }
 
+    /// The input field a 400 names, if any.
+    pub fn field(&self) -> Option<&'static str> {
+        self.field
+    }
+
     pub fn into_response(self) -> Response {
         let body = Body {
             error: self.code,

@@ -34,20 +34,29 @@ use crate::web::{self, Identity, assets};
 pub fn serve(req: Request) {
     let meter = KvMeter::default();
     let config = Config::open();
-    if is_cross_site(&req, &config) {
+    let path = req.get_path().to_owned();
+    let route = Route::parse(&path);
+    // A socket's handshake is checked by its handler, as a write (api::ws); Fanout's
+    // call-backs for it carry the handshake's Origin but reach us at Fanout's host.
+    if !matches!(route, Route::Ws(_)) && is_cross_site(&req, &config, req.get_method()) {
         let refused = ApiError::forbidden("Cross-site requests cannot change anything here.");
         return send(Err(refused), &meter);
     }
+    // Fanout's socket call-backs are POSTs from Fanout's address, not the client's; the
+    // messages they carry pass the post limits like any post (api::ws).
     if !req.get_method().is_safe()
+        && !matches!(route, Route::Ws(_))
         && let Err(flooding) = throttle::flood_guard(&req, &config)
     {
         return send(Err(flooding), &meter);
     }
-    let path = req.get_path().to_owned();
-    match Route::parse(&path) {
+    match route {
         Route::Messages(room) => api::messages::serve(req, room, &config, &meter),
         Route::Message(room, id) => api::moderation::serve_message(req, room, id, &config, &meter),
         Route::Events(room, page) => api::events::serve(req, room, page, &config, &meter),
+        Route::MultiEvents(page) => api::multi_events::serve(req, page, &config, &meter),
+        Route::Ws(room) => api::ws::serve(req, room, &config, &meter),
+        Route::Presence(room) => api::presence::serve(req, room, &config, &meter),
         Route::Auth(route) => {
             let answer = match config.auth_mode() {
                 AuthMode::Passkey => ceremony_allowed(&req, route, &config)
@@ -133,13 +142,14 @@ pub fn refuse_unreadable_url() {
 /// Bearer requests are exempt: a page elsewhere cannot make a browser send our
 /// `Authorization` header (that needs a CORS preflight nobody here answers), so a
 /// bearer token proves the request came from a program holding it.
-fn is_cross_site(req: &Request, config: &Config) -> bool {
+/// `method`: the method to judge it as (a socket's handshake is a GET that can post).
+pub(crate) fn is_cross_site(req: &Request, config: &Config, method: &Method) -> bool {
     if auth::has_bearer(req) {
         return false;
     }
     let own_origin = req.get_url().origin().ascii_serialization();
     csrf::is_cross_site(
-        req.get_method(),
+        method,
         req.header_text(header::ORIGIN),
         req.header_text("Sec-Fetch-Site"),
         &own_origin,

@@ -1,7 +1,8 @@
 //! The one route table: every path the service answers, API, pages and assets, and the
 //! builders for the paths it hands out (links, GRIP recovery URLs).
 
-use crate::model::RoomId;
+use crate::live::multi;
+use crate::model::{MessageId, RoomId};
 
 /// Single-segment paths that are not rooms (browsers and crawlers ask for them).
 const RESERVED: &[&str] = &["favicon.ico", "robots.txt"];
@@ -15,6 +16,13 @@ pub enum Route<'a> {
     /// `/rooms/{room}/events/`: the live stream; with `next/{id}/` after it, the page of
     /// a cut backlog that starts after `id` (the links Fanout follows, see `events_page_path`).
     Events(&'a str, Option<&'a str>),
+    /// `/events/?channel=a&channel=b`: one stream for several rooms; with `next/{id}/`
+    /// after it, a page of its backlog after the composite id (see `live::multi`).
+    MultiEvents(Option<&'a str>),
+    /// `/rooms/{room}/ws`: the room over a WebSocket (Fanout's WebSocket-over-HTTP).
+    Ws(&'a str),
+    /// `/rooms/{room}/presence/`: heartbeats, typing and leaving.
+    Presence(&'a str),
     /// `/auth/...`: passkey ceremonies, the session, passkeys and API keys.
     Auth(AuthRoute<'a>),
     /// Anything else under `/rooms/` or `/auth/`: a JSON 404.
@@ -87,6 +95,8 @@ impl<'a> Route<'a> {
             return match rest.split_once('/') {
                 Some((room, "messages/")) => Route::Messages(room),
                 Some((room, "events/")) => Route::Events(room, None),
+                Some((room, "ws")) => Route::Ws(room),
+                Some((room, "presence/")) => Route::Presence(room),
                 Some((room, tail)) if tail.starts_with("messages/") => {
                     match &tail["messages/".len()..] {
                         id if !id.is_empty() && !id.contains('/') => Route::Message(room, id),
@@ -100,6 +110,15 @@ impl<'a> Route<'a> {
                     Some(after) if !after.contains('/') => Route::Events(room, Some(after)),
                     _ => Route::ApiNotFound,
                 },
+                _ => Route::ApiNotFound,
+            };
+        }
+        if let Some(rest) = path.strip_prefix("/events/") {
+            return match rest.strip_prefix("next/").and_then(|t| t.strip_suffix('/')) {
+                _ if rest.is_empty() => Route::MultiEvents(None),
+                Some(after) if !after.is_empty() && !after.contains('/') => {
+                    Route::MultiEvents(Some(after))
+                }
                 _ => Route::ApiNotFound,
             };
         }
@@ -128,6 +147,12 @@ pub fn events_path(room: &RoomId) -> String {
 /// handed each subscriber someone else's page.
 pub fn events_page_path(room: &RoomId, after: u64) -> String {
     format!("/rooms/{room}/events/next/{after}/")
+}
+
+/// The next page of a multi-room stream's backlog, or its recovery link at the head:
+/// the whole composite position is in the path (see `events_page_path`).
+pub fn multi_page_path(positions: &[(RoomId, MessageId)]) -> String {
+    format!("/events/next/{}/", multi::path_id(positions))
 }
 
 #[cfg(test)]
@@ -176,6 +201,21 @@ mod tests {
             "/auth/passkeys/",
             "/auth/passkeys/a/b",
             "/auth/me/",
+        ] {
+            parses(path, Route::ApiNotFound);
+        }
+        parses("/rooms/a/ws", Route::Ws("a"));
+        parses("/rooms/a/presence/", Route::Presence("a"));
+        parses("/events/", Route::MultiEvents(None));
+        parses(
+            "/events/next/a:1%2Cb:2/",
+            Route::MultiEvents(Some("a:1%2Cb:2")),
+        );
+        for path in [
+            "/events/next/",
+            "/events/x",
+            "/events/next/a/b/",
+            "/rooms/a/ws/",
         ] {
             parses(path, Route::ApiNotFound);
         }

@@ -12,6 +12,7 @@
 use fastly::Response;
 use fastly::http::header;
 
+use super::presence;
 use super::sse::KEEP_ALIVE_CSTRING;
 use crate::model::{MessageId, RoomId};
 
@@ -39,20 +40,27 @@ impl Hold<'_> {
             "Grip-Channel",
             format!("{}; prev-id={}", channel(self.room), self.prev_id),
         );
-        resp.set_header(
-            "Grip-Keep-Alive",
-            format!(
-                "{KEEP_ALIVE_CSTRING}; format=cstring; timeout={}",
-                self.keep_alive_secs
-            ),
-        );
-        // Pushpin ends a stream whose channel has prev-id but no next link.
-        let now = if self.link_now { "; timeout=0" } else { "" };
-        resp.set_header(
-            "Grip-Link",
-            format!("<{}>; rel=next{now}", self.recover_link),
+        // Presence and typing: no prev-id, so they never look like a gap (live::presence).
+        resp.append_header("Grip-Channel", presence::channel(self.room));
+        keep_alive_and_link(
+            resp,
+            self.keep_alive_secs,
+            &self.recover_link,
+            self.link_now,
         );
     }
+}
+
+/// The keep-alive and recovery link every stream hold carries. `link_now`: fetch the
+/// link at once rather than on a gap (the backlog was cut short).
+pub fn keep_alive_and_link(resp: &mut Response, keep_alive_secs: u32, link: &str, link_now: bool) {
+    resp.set_header(
+        "Grip-Keep-Alive",
+        format!("{KEEP_ALIVE_CSTRING}; format=cstring; timeout={keep_alive_secs}"),
+    );
+    // Pushpin ends a stream whose channel has prev-id but no next link.
+    let now = if link_now { "; timeout=0" } else { "" };
+    resp.set_header("Grip-Link", format!("<{link}>; rel=next{now}"));
 }
 
 /// The backlog was cut short: Fanout sends this body, then fetches `next_link`.
@@ -89,6 +97,8 @@ mod tests {
             resp.get_header_str("Grip-Channel"),
             Some("room-a.b; prev-id=7")
         );
+        let channels: Vec<_> = resp.get_header_all_str("Grip-Channel");
+        assert_eq!(channels, ["room-a.b; prev-id=7", "presence-a.b"]);
         assert_eq!(
             resp.get_header_str("Grip-Keep-Alive"),
             Some("event: keep-alive\\ndata:\\n\\n; format=cstring; timeout=20")

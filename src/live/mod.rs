@@ -8,6 +8,10 @@
 //! * `grip`: the GRIP instructions that make Fanout hold a stream.
 //! * `publish`: items sent to the publish API when something happens in a room.
 //! * `unpublished`: what a POP failed to publish, so the next post sends it too.
+//! * `multi`: one stream for several rooms, with composite ids Fanout renders.
+//! * `presence`: who is here and who is typing (ephemeral, on a channel of its own).
+//! * `ws`: WebSocket-over-HTTP events and the JSON frames a socket carries.
+//! * `poll`: long-poll answers, immediate or published.
 //!
 //! Nothing here knows about routes or HTTP status codes: the `http` layer puts these
 //! pieces together for each transport.
@@ -15,9 +19,13 @@
 pub mod backlog;
 pub mod event;
 pub mod grip;
+pub mod multi;
+pub mod poll;
+pub mod presence;
 #[cfg(test)]
 mod props;
 pub mod publish;
 pub mod resume;
 pub mod sse;
 pub mod unpublished;
+pub mod ws;

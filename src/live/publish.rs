@@ -22,6 +22,7 @@ use serde_json::json;
 use super::event::Event;
 use super::grip::channel;
 use super::sse::{frame, placeholder};
+use super::{multi, poll, ws};
 use crate::config::Config;
 use crate::headers::HeaderText;
 use crate::model::{MessageId, RoomId};
@@ -37,44 +38,81 @@ const RETRY_DELAYS: [Duration; 3] = [
 /// The longest `Retry-After` honoured; a longer one is not worth holding the request for.
 const RETRY_AFTER_MAX: Duration = Duration::from_secs(2);
 
-/// One GRIP publish item: the exact SSE event a subscriber of `channel` receives.
+/// One GRIP publish item: what each kind of subscriber of `channel` receives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item {
     pub channel: String,
-    pub id: String,
-    pub prev_id: String,
+    /// `id` and `prev-id`: set for the entries of a room's sequence, `None` for
+    /// ephemeral events (presence, typing), which go to channels held without a prev-id.
+    pub id: Option<String>,
+    pub prev_id: Option<String>,
+    /// The SSE frame an `http-stream` subscriber receives.
     pub content: String,
+    /// Pushpin content filters the stream content needs (`build-id`, see `live::multi`).
+    pub filters: &'static [&'static str],
+    /// The frame a WebSocket subscriber receives (`ws-message`), if any.
+    pub ws: Option<String>,
+    /// The JSON body that answers a held long-poll (`http-response`), if any.
+    pub response: Option<String>,
 }
 
 impl Item {
     /// Entry `id` of a room's sequence: its event, or a placeholder for one nobody is
-    /// told about (a deleted message), so the ids after it still follow on.
+    /// told about (a deleted message), so the ids after it still follow on. Every
+    /// transport holding the room's channel gets it: SSE, WebSocket and long-poll.
     pub fn entry(room: &RoomId, id: MessageId, event: Option<&Event>) -> Self {
         let content = event.map_or_else(|| placeholder().to_owned(), frame);
-        Self::sequenced(room, id, content)
-    }
-
-    fn sequenced(room: &RoomId, id: MessageId, content: String) -> Self {
+        let ws = event.map(|_| ws::from_sse(&content));
+        let response = match event {
+            Some(Event::Message(m)) => poll::answer(std::slice::from_ref(m), &[], id, false),
+            _ => poll::entry_answer(ws.as_deref(), id),
+        };
         Self {
             channel: channel(room),
-            id: id.to_string(),
-            prev_id: (id - 1).to_string(),
+            id: Some(id.to_string()),
+            prev_id: Some((id - 1).to_string()),
             content,
+            filters: &[],
+            ws,
+            response: Some(response),
         }
     }
 }
 
-/// The publish API body: GRIP's `items`, each with an `http-stream` format.
+/// Everything entry `id` of a room is published as: the room's item, and the item the
+/// multi-room streams holding the room receive (`live::multi`).
+pub fn entry_items(room: &RoomId, id: MessageId, event: Option<&Event>) -> [Item; 2] {
+    let item = Item::entry(room, id, event);
+    let multi = multi::item(room, id, &item.content);
+    [item, multi]
+}
+
+/// The publish API body: GRIP's `items`, each with its formats.
 pub fn publish_body(items: &[Item]) -> String {
     let items: Vec<_> = items
         .iter()
         .map(|item| {
-            json!({
-                "channel": item.channel,
-                "id": item.id,
-                "prev-id": item.prev_id,
-                "formats": { "http-stream": { "content": item.content } },
-            })
+            let mut stream = json!({ "content": item.content });
+            if !item.filters.is_empty() {
+                stream["content-filters"] = json!(item.filters);
+            }
+            let mut formats = json!({ "http-stream": stream });
+            if let Some(ws) = &item.ws {
+                formats["ws-message"] = json!({ "content": ws });
+            }
+            if let Some(body) = &item.response {
+                formats["http-response"] = json!({
+                    "code": 200,
+                    "headers": { "Content-Type": "application/json", "Cache-Control": "no-store" },
+                    "body": body,
+                });
+            }
+            let mut out = json!({ "channel": item.channel, "formats": formats });
+            if let (Some(id), Some(prev_id)) = (&item.id, &item.prev_id) {
+                out["id"] = json!(id);
+                out["prev-id"] = json!(prev_id);
+            }
+            out
         })
         .collect();
     json!({ "items": items }).to_string()
@@ -202,17 +240,45 @@ mod tests {
             text: "100% <live>".into(),
             edited: None,
         };
-        let body: serde_json::Value = serde_json::from_str(&publish_body(&[Item::entry(
+        let mut body: serde_json::Value = serde_json::from_str(&publish_body(&entry_items(
             &room,
             3,
             Some(&Event::Message(m)),
-        )]))
+        )))
         .unwrap();
+        let data = r#"{"id":3,"from":"a","date":"d","text":"100% <live>"}"#;
+        let message: serde_json::Value = serde_json::from_str(data).unwrap();
+        // The socket frame and the long-poll answer are JSON texts: compared as JSON.
+        let formats = &mut body["items"][0]["formats"];
+        let parse = |v: &serde_json::Value| {
+            serde_json::from_str::<serde_json::Value>(v.as_str().unwrap()).unwrap()
+        };
         assert_eq!(
-            body,
-            json!({"items": [{"channel": "room-lobby", "id": "3", "prev-id": "2", "formats": {"http-stream": {
-                "content": "event: message\nid: 3\ndata: {\"id\":3,\"from\":\"a\",\"date\":\"d\",\"text\":\"100% <live>\"}\n\n"
-            }}}]})
+            parse(&formats["ws-message"]["content"]),
+            json!({"event": "message", "id": "3", "data": message})
+        );
+        assert_eq!(
+            parse(&formats["http-response"]["body"]),
+            json!({"messages": [message], "last-event-id": "3"})
+        );
+        formats["ws-message"]["content"] = json!("…");
+        formats["http-response"]["body"] = json!("…");
+        assert_eq!(
+            body["items"][0],
+            json!({"channel": "room-lobby", "id": "3", "prev-id": "2", "formats": {
+                "http-stream": {"content": format!("event: message\nid: 3\ndata: {data}\n\n")},
+                "ws-message": {"content": "…"},
+                "http-response": {"code": 200, "headers": {"Content-Type": "application/json", "Cache-Control": "no-store"},
+                    "body": "…"},
+            }})
+        );
+        // The multi-room item: the stream id is built by Fanout, the room named, % escaped.
+        assert_eq!(
+            body["items"][1],
+            json!({"channel": "multi-lobby", "id": "3", "prev-id": "2", "formats": {"http-stream": {
+                "content": "event: message\nid: %I\ndata: {\"room\":\"lobby\",\"id\":3,\"from\":\"a\",\"date\":\"d\",\"text\":\"100%% <live>\"}\n\n",
+                "content-filters": ["build-id"],
+            }}})
         );
     }
 

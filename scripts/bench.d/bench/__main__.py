@@ -73,11 +73,13 @@ def run(params, keep):
             f"{moderation.BACK} back, interleaved with a POST")
         mod = moderation.moderation(sc)
         delivery = [sc.delivery(rate) for rate in params.message_rates]
+        log(f"bench: presence cost ({params.presence_secs} s of one user's heartbeats and typing)")
+        presence = sc.presence()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return Run(params, sizes, history, hello_conc, kv, post_seq, post_conc, post_conc_rooms, delivery,
                session_get, session_post, ceremonies, mod, vlog, hello_log, (load0, os.getloadavg()),
-               time.monotonic() - started)
+               time.monotonic() - started, presence=presence)
 
 
 def machine():

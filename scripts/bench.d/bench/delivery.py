@@ -98,8 +98,8 @@ class Target:
     """One delivery path under test: where its subscribers connect and how its messages are
     sent. Its results accumulate over repetitions in .res."""
 
-    def __init__(self, kind, port, path, pushpin_route, publisher):
-        self.port, self.path = port, path
+    def __init__(self, kind, port, path, pushpin_route, publisher, connect=connect_subs):
+        self.port, self.path, self._connect = port, path, connect
         self.pushpin_route, self.publisher = pushpin_route, publisher
         self.hub = Hub()
         self.ident = None
@@ -113,7 +113,7 @@ class Target:
     async def connect(self, n):
         self.res.wanted = n
         t = time.monotonic()
-        failed = await connect_subs(self.hub, n, self.port, self.path, self.pushpin_route)
+        failed = await self._connect(self.hub, n, self.port, self.path, self.pushpin_route)
         self.res.connect_s = time.monotonic() - t
         self.res.errors = failed[:3]
 

@@ -8,6 +8,7 @@ from collections import Counter
 
 from .delivery import PACE_GAP
 from .measure import med, mode, pct
+from .presence import report as presence_report
 from .results import shaper_name
 
 SESSION_TARGET = 0.0001  # what the session check may add to a p50 (s)
@@ -18,7 +19,8 @@ AUTH_WASM_TARGET = 80 * 1024  # bytes auth may add to the wasm
 DELIVERY_TARGET_SUBS = 1000
 PATHS = {"floor": "raw Pushpin ← POST /publish/ (floor b)",
          "app": "app: POST → Viceroy/KV → publish → Pushpin",
-         "handoff": "app, subscribers via Viceroy handoff proxy"}
+         "handoff": "app, subscribers via Viceroy handoff proxy",
+         "ws": "app over WebSocket (WebSocket-over-HTTP)"}
 
 
 def mark(ok):
@@ -38,6 +40,7 @@ def render(run, machine, versions):
     ceremonies(out.append, run)
     moderation(out.append, run)
     delivery(out.append, run)
+    presence_report(out.append, run.presence)
     load_check(out.append, run)
     sizes(out.append, run)
     kv_ops(out.append, run)

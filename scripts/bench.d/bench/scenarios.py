@@ -22,12 +22,14 @@ from . import APP_WASM, HELLO_WASM, ROOT, baseline, log
 from .app import app_stack, post_raw, room, sessions_of
 from .delivery import AppPublisher, PushpinPublisher, Target, delivery
 from .floors import hello_service, pushpin_floor
+from .presence import presence_cost
 from .http import AsyncClient, Client, build_request
 from .measure import ServerCpu, kv_ops, med, pct
 from .results import (History, KvCosts, KvFigures, KvSample, Latency, PostConc, PostSeq, Resume,
                       ShaperMode, SizeBaseline, Sizes, shaper_name)
 from .sse import Hub, sse_request, subscribe
 from .viceroy_log import hello_classifier
+from .ws import connect_ws_subs
 
 WARM_REQUESTS = 50  # untimed rounds before the history GET is measured
 RESUME_WAIT = 3  # seconds for a resumed stream's replay to arrive
@@ -265,6 +267,10 @@ class Scenarios:
                     mode.runs[n] = asyncio.run(delivery(n, targets, self.p.reps, msgs, sessions))
         return mode
 
+    def presence(self):
+        with self.stack() as s:
+            return presence_cost(s, self.p.presence_secs)
+
     @staticmethod
     def _targets(pp, s, handoff):
         chan = f"bench-{uuid.uuid4().hex[:8]}"
@@ -274,6 +280,10 @@ class Scenarios:
             r = room()
             seq_posts(s.port, r, 1)
             targets.append(Target(kind, port, f"/rooms/{r}/events/", via_pushpin, AppPublisher(s, r)))
+        # The same app path over a WebSocket (WebSocket-over-HTTP), beside SSE.
+        r = room()
+        seq_posts(s.port, r, 1)
+        targets.append(Target("ws", s.pushpin_port, f"/rooms/{r}/ws", True, AppPublisher(s, r), connect_ws_subs))
         return targets
 
 

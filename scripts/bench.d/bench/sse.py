@@ -66,6 +66,10 @@ class Sub(asyncio.Protocol):
             data = self._head(data)
             if not data:
                 return
+        self._payload(data, t)
+
+    def _payload(self, data, t):
+        """The bytes after the head, read at t: SSE lines (ws.WsSub reads frames)."""
         payload = self.decoder.feed(data) if self.decoder else data
         if not payload:
             return
@@ -111,9 +115,10 @@ def sse_request(port, path, pushpin_route=False, headers=None):
     return build_request("GET", path, port, b"", h)
 
 
-async def subscribe(hub, port, raw):
-    """One subscriber connected and its response head read; -> the Sub (status in .status)."""
-    sub = Sub(hub, raw)
+async def subscribe(hub, port, raw, kind=None):
+    """One subscriber (a Sub, or `kind`) connected and its response head read; -> it
+    (status in .status)."""
+    sub = (kind or Sub)(hub, raw)
     try:
         await asyncio.get_running_loop().create_connection(lambda: sub, "127.0.0.1", port)
         await asyncio.wait_for(sub.head_done, IO_TIMEOUT)
@@ -123,21 +128,22 @@ async def subscribe(hub, port, raw):
     return sub
 
 
-async def connect_subs(hub, n, port, path, pushpin_route, parallel=50):
-    """n subscribers, at most `parallel` connecting at once; those answered 200 join the
-    hub. -> the errors of those that did not."""
+async def connect_subs(hub, n, port, path, pushpin_route, parallel=50, kind=None,
+                       request=sse_request, status=200):
+    """n subscribers (Subs, or `kind` built with `request`), at most `parallel` connecting
+    at once; those answered `status` join the hub. -> the errors of those that did not."""
     sem = asyncio.Semaphore(parallel)
-    raw = sse_request(port, path, pushpin_route)
+    raw = request(port, path, pushpin_route)
     failed = []
 
     async def one():
         async with sem:
             try:
-                sub = await subscribe(hub, port, raw)
+                sub = await subscribe(hub, port, raw, kind)
             except (OSError, asyncio.TimeoutError, ConnectionError) as e:
                 failed.append(repr(e))
                 return
-            if sub.status != 200:
+            if sub.status != status:
                 sub.close()
                 failed.append(repr(ConnectionError(f"status {sub.status}")))
                 return

@@ -7,7 +7,7 @@ use fastly::{Request, Response};
 
 use crate::auth::grip_sig;
 use crate::config::Config;
-use crate::headers::HeaderText;
+use crate::headers::{HeaderText, all_values};
 use crate::http::access::require_caller;
 use crate::http::body::query_param;
 use crate::http::error::ApiError;
@@ -33,60 +33,58 @@ pub fn serve(req: Request, raw_room: &str, page: Option<&str>, config: &Config, 
         Ok(room) => room,
         Err(e) => return send(Err(e.into()), meter),
     };
-    match req.header_text("Grip-Sig") {
-        // A client: Fanout takes the connection and calls us back, signed. When Fanout
-        // cannot be reached, the host finds out after this call returns (Viceroy then
-        // answers 500 itself); only a refused handoff can be answered here.
-        None => {
-            // A stream request has nothing to send: Fanout would fail to hand off a body
-            // (Viceroy answers 502 itself), so it is refused here, clearly.
-            if has_body(&req) {
-                return send(
-                    Err(ApiError::invalid_body("A stream request carries no body.")),
-                    meter,
-                );
-            }
-            // Passkey mode admits only someone signed in. Fanout's call-back is then
-            // trusted through its signature: it only holds connections handed to it here.
-            if let Err(e) = require_caller(&req, config, meter) {
-                return send(Err(e), meter);
-            }
-            if let Err(e) = req.handoff_fanout(FANOUT_BACKEND) {
-                log::error!("Fanout handoff failed: {e}");
-                send(
-                    Err(ApiError::unavailable(
-                        "Live updates are not available right now.",
-                    )),
-                    meter,
-                );
-            }
-        }
-        Some(token) => send(callback(&req, token, &room, page, config, meter), meter),
+    if let Some(req) = verified_callback(req, config, meter) {
+        let answer = Rooms::open(meter, config.retention())
+            .map_err(ApiError::from)
+            .and_then(|rooms| subscribe(&req, &room, page, &rooms, config));
+        send(answer, meter);
+    }
+}
+
+/// The GRIP flow every held request takes (SSE, multi-room SSE, WebSocket, long-poll):
+/// a client's request carries no `Grip-Sig` and is handed to Fanout (`None`: nothing
+/// more to do); Fanout's call-back carries one, and is returned, to be answered, only
+/// once it verifies (a forgery gets 403 here).
+pub(super) fn verified_callback(req: Request, config: &Config, meter: &KvMeter) -> Option<Request> {
+    let Some(token) = req.header_text("Grip-Sig").map(str::to_owned) else {
+        hand_off(req, config, meter);
+        return None;
+    };
+    if let Err(e) = grip_sig::verify(&token, &config.grip_key(), &config.grip_issuer()) {
+        log::warn!("rejected Grip-Sig on {}: {}", req.get_path(), e.0);
+        let refused =
+            ApiError::forbidden("The Grip-Sig header is not a valid signature from Fanout.");
+        send(Err(refused), meter);
+        return None;
+    }
+    Some(req)
+}
+
+/// A client: Fanout takes the connection and calls us back, signed. When Fanout cannot
+/// be reached, the host finds out after this call returns (Viceroy then answers 500
+/// itself); only a refused handoff can be answered here.
+fn hand_off(req: Request, config: &Config, meter: &KvMeter) {
+    // A held request has nothing to send: Fanout would fail to hand off a body
+    // (Viceroy answers 502 itself), so it is refused here, clearly.
+    if has_body(&req) {
+        let refused = ApiError::invalid_body("A stream request carries no body.");
+        return send(Err(refused), meter);
+    }
+    // Passkey mode admits only someone signed in. Fanout's call-back is then trusted
+    // through its signature: it only holds connections handed to it here.
+    if let Err(e) = require_caller(&req, config, meter) {
+        return send(Err(e), meter);
+    }
+    if let Err(e) = req.handoff_fanout(FANOUT_BACKEND) {
+        log::error!("Fanout handoff failed: {e}");
+        let unavailable = ApiError::unavailable("Live updates are not available right now.");
+        send(Err(unavailable), meter);
     }
 }
 
 fn has_body(req: &Request) -> bool {
     req.get_content_length().is_some_and(|n| n > 0)
         || req.contains_header(header::TRANSFER_ENCODING)
-}
-
-/// Fanout's call-back: trusted only once its signature checks out.
-fn callback(
-    req: &Request,
-    token: &str,
-    room: &RoomId,
-    page: Option<&str>,
-    config: &Config,
-    meter: &KvMeter,
-) -> Result<Response, ApiError> {
-    if let Err(e) = grip_sig::verify(token, &config.grip_key(), &config.grip_issuer()) {
-        log::warn!("rejected Grip-Sig on {}: {}", req.get_path(), e.0);
-        return Err(ApiError::forbidden(
-            "The Grip-Sig header is not a valid signature from Fanout.",
-        ));
-    }
-    let rooms = Rooms::open(meter, config.retention())?;
-    subscribe(req, room, page, &rooms, config)
 }
 
 /// The body a subscriber is sent first, and whether Fanout holds the stream after it.
@@ -102,10 +100,11 @@ fn subscribe(
     let last_event_id = page
         .map(str::to_owned)
         .or_else(|| query_param(req, "lastEventId"));
+    let grip_last = all_values(req, "Grip-Last");
     let inputs = ResumeInputs {
         last_event_id_header: req.header_text("Last-Event-ID"),
         last_event_id_query: last_event_id.as_deref(),
-        grip_last: req.header_text("Grip-Last"),
+        grip_last: grip_last.as_deref(),
         is_link,
     };
     // A link continues a stream the client already has open: no second stream-open.

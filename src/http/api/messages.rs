@@ -5,7 +5,7 @@ use fastly::http::{Method, header};
 use fastly::{Request, Response};
 use serde::Serialize;
 
-use super::{json_response, moderation, publish_new};
+use super::{json_response, longpoll, moderation, publish_new};
 use crate::config::Config;
 use crate::headers::HeaderText;
 use crate::http::access::{Caller, require_caller};
@@ -15,7 +15,7 @@ use crate::http::send;
 use crate::http::throttle::{identity, throttle};
 use crate::live::event::Event;
 use crate::model::filter::mask;
-use crate::model::{Draft, Message, MessageId, RoomId};
+use crate::model::{Draft, Message, MessageId, Nickname, RoomId};
 use crate::store::Rooms;
 use crate::timing::KvMeter;
 
@@ -48,6 +48,9 @@ pub fn serve(req: Request, raw_room: &str, config: &Config, meter: &KvMeter) {
             );
         }
     }
+    if req.get_method() == Method::GET && longpoll::is_poll(&req) {
+        return longpoll::serve(req, room, config, meter);
+    }
     let caller = match require_caller(&req, config, meter) {
         Ok(caller) => caller,
         Err(e) => return send(Err(e), meter),
@@ -79,51 +82,65 @@ fn history(
 
 /// Stores the message, answers the client, then publishes it (`api::publish_new`).
 fn post(mut req: Request, room: &RoomId, caller: &Caller, config: &Config, meter: &KvMeter) {
-    let stored = throttle(config, "post_rate", "post", &identity(caller, &req))
-        .and_then(|()| parse_post(&mut req, caller))
-        .and_then(|mut draft| {
-            draft.text = mask(&draft.text, &config.blocked_words());
-            let rooms = Rooms::open(meter, config.retention())?;
-            let message = rooms.append(room, draft)?;
-            Ok((rooms, message))
-        });
-    match stored {
-        Ok((rooms, message)) => {
-            let event = Event::Message(message.clone());
-            publish_new(config, &rooms, room, message.id, &event, || {
-                send(json_response(&message), meter);
-            });
-        }
+    let draft = throttle(config, "post_rate", "post", &identity(caller, &req))
+        .and_then(|()| parse_post(&mut req, caller));
+    match draft {
+        Ok(draft) => store_and_publish(room, draft, config, meter, |stored| {
+            send(stored.and_then(json_response), meter);
+        }),
         Err(e) => send(Err(e), meter),
     }
 }
 
-/// A POST's message: `text` from the form or JSON body, and who it is from: the
-/// `from` field in open mode; the signed-in name otherwise, where a `from` naming
-/// someone else is refused.
+/// Stores a message (a POST's or a socket's, already past the post limit), lets
+/// `answer` tell the client, then publishes it: the publish never delays the answer.
+pub fn store_and_publish(
+    room: &RoomId,
+    mut draft: Draft,
+    config: &Config,
+    meter: &KvMeter,
+    answer: impl FnOnce(Result<&Message, ApiError>),
+) {
+    draft.text = mask(&draft.text, &config.blocked_words());
+    let stored = Rooms::open(meter, config.retention()).and_then(|rooms| {
+        let message = rooms.append(room, draft)?;
+        Ok((rooms, message))
+    });
+    match stored {
+        Ok((rooms, message)) => {
+            let event = Event::Message(message.clone());
+            publish_new(config, &rooms, room, message.id, &event, || {
+                answer(Ok(&message))
+            });
+        }
+        Err(e) => answer(Err(e.into())),
+    }
+}
+
+/// A POST's message: `text` from the form or JSON body, and who it is from.
 fn parse_post(req: &mut Request, caller: &Caller) -> Result<Draft, ApiError> {
     let content_type = req.header_text(header::CONTENT_TYPE).map(str::to_owned);
     // The type is refused before a byte of the body is read.
     media_type(content_type.as_deref())?;
     let body = read_body(req)?;
     let fields = PostFields::from_body(content_type.as_deref(), &body)?;
+    let from = author(caller, fields.from.as_deref())?;
+    Ok(Draft::parse(Some(&from), fields.text.as_deref())?)
+}
+
+/// Who a message (or a presence) is from: the `from` given in open mode (checked as a
+/// nickname); the signed-in name otherwise, where a `from` naming someone else is refused.
+pub fn author(caller: &Caller, from: Option<&str>) -> Result<String, ApiError> {
     match caller {
-        Caller::Anyone => Ok(Draft::parse(
-            fields.from.as_deref(),
-            fields.text.as_deref(),
-        )?),
+        Caller::Anyone => Ok(Nickname::parse(from)?.into_string()),
         Caller::User(user) => {
-            if fields
-                .from
-                .as_deref()
-                .is_some_and(|from| from.trim() != user.name)
-            {
+            if from.is_some_and(|from| from.trim() != user.name) {
                 return Err(ApiError::forbidden(format!(
                     "You are signed in as {}: messages are from you.",
                     user.name
                 )));
             }
-            Ok(Draft::parse(Some(&user.name), fields.text.as_deref())?)
+            Ok(user.name.clone())
         }
     }
 }
@@ -154,40 +171,47 @@ pub struct PostFields {
 
 impl PostFields {
     pub fn from_body(content_type: Option<&str>, body: &[u8]) -> Result<Self, ApiError> {
-        match media_type(content_type)? {
-            MediaType::Form => {
-                let fields = parse_form(body)?;
-                let field = |name: &str| {
-                    fields
-                        .iter()
-                        .find(|(k, _)| k == name)
-                        .map(|(_, v)| v.clone())
-                };
-                Ok(Self {
-                    from: field("from"),
-                    text: field("text"),
-                })
+        let [from, text] = body_fields(content_type, body, ["from", "text"])?;
+        Ok(Self { from, text })
+    }
+}
+
+/// The named string fields of a form or JSON object body (`None` where absent).
+pub fn body_fields<const N: usize>(
+    content_type: Option<&str>,
+    body: &[u8],
+    names: [&'static str; N],
+) -> Result<[Option<String>; N], ApiError> {
+    let mut out = [const { None }; N];
+    match media_type(content_type)? {
+        MediaType::Form => {
+            let fields = parse_form(body)?;
+            for (slot, name) in out.iter_mut().zip(names) {
+                *slot = fields
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone());
             }
-            MediaType::Json => {
-                let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-                    ApiError::invalid_body(format!("The body is not valid JSON: {e}."))
-                })?;
-                let object = value
-                    .as_object()
-                    .ok_or_else(|| ApiError::invalid_body("The body must be a JSON object."))?;
-                let field = |name: &'static str| match object.get(name) {
-                    None | Some(serde_json::Value::Null) => Ok(None),
-                    Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
-                    Some(_) => Err(ApiError::invalid_field(
-                        name,
-                        format!("The field '{name}' must be a string."),
-                    )),
+        }
+        MediaType::Json => {
+            let value: serde_json::Value = serde_json::from_slice(body)
+                .map_err(|e| ApiError::invalid_body(format!("The body is not valid JSON: {e}.")))?;
+            let object = value
+                .as_object()
+                .ok_or_else(|| ApiError::invalid_body("The body must be a JSON object."))?;
+            for (slot, name) in out.iter_mut().zip(names) {
+                *slot = match object.get(name) {
+                    None | Some(serde_json::Value::Null) => None,
+                    Some(serde_json::Value::String(s)) => Some(s.clone()),
+                    Some(_) => {
+                        return Err(ApiError::invalid_field(
+                            name,
+                            format!("The field '{name}' must be a string."),
+                        ));
+                    }
                 };
-                Ok(Self {
-                    from: field("from")?,
-                    text: field("text")?,
-                })
             }
         }
     }
+    Ok(out)
 }

@@ -2,6 +2,10 @@
 //!
 //! * `messages`: `GET` history and `POST` new messages.
 //! * `events`: the live stream: hand-off to Fanout and Fanout's signed call-back.
+//! * `multi_events`: one stream for several rooms, with composite event ids.
+//! * `ws`: a room over a WebSocket (Fanout's WebSocket-over-HTTP).
+//! * `longpoll`: `messages/?after=&wait=`, held by Fanout until something happens.
+//! * `presence`: heartbeats, typing and leaving.
 //! * `auth`: passkey sign-up and sign-in, the session, who you are.
 //! * `account`: a signed-in person's passkeys and API keys.
 //! * `moderation`: deleting and editing messages, clearing rooms.
@@ -9,8 +13,12 @@
 mod account;
 pub mod auth;
 pub mod events;
+mod longpoll;
 pub mod messages;
 pub mod moderation;
+pub mod multi_events;
+pub mod presence;
+pub mod ws;
 
 use fastly::Response;
 use fastly::http::header;
@@ -20,7 +28,7 @@ use super::error::ApiError;
 use crate::config::Config;
 use crate::live::backlog::events_of;
 use crate::live::event::Event;
-use crate::live::publish::{Item, Publish};
+use crate::live::publish::{Item, Publish, entry_items};
 use crate::live::unpublished::{self, BACKFILL_MAX};
 use crate::model::{MessageId, RoomId};
 use crate::store::Rooms;
@@ -41,9 +49,9 @@ pub fn publish_new(
     respond: impl FnOnce(),
 ) {
     let what = format!("{room}/{id}");
-    let newest = Item::entry(room, id, Some(event));
+    let newest = entry_items(room, id, Some(event));
     let Some(from) = unpublished::first(room).filter(|&from| from < id) else {
-        let publishing = Publish::start(config, what, &[newest]);
+        let publishing = Publish::start(config, what, &newest);
         respond();
         if !publishing.finish() {
             unpublished::remember(room, id);
@@ -62,9 +70,9 @@ pub fn publish_new(
     let sent = missed.is_ok_and(|missed| {
         let mut items: Vec<Item> = missed
             .iter()
-            .map(|(id, event)| Item::entry(room, *id, event.as_ref()))
+            .flat_map(|(id, event)| entry_items(room, *id, event.as_ref()))
             .collect();
-        items.push(newest);
+        items.extend(newest);
         Publish::start(config, what, &items).finish()
     });
     if !sent {

@@ -6,9 +6,18 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::{FOOT, head};
+use crate::live::presence::HEARTBEAT_SECS;
 use crate::model::{FROM_MAX, Message, MessageId, RoomId, TEXT_MAX};
 use crate::web::text::{ago, escape, full_date, link_spans};
 use crate::web::{HISTORY, assets};
+
+/// Who is here, your rooms and the transport picker: filled in and shown by the
+/// page's scripts (static/presence.js, roomlist.js, live.js), so hidden without them.
+const LIVE_BAR: &str = "<p id=\"presence\" class=\"presence\" hidden><span id=\"here-count\"></span>: \
+<span id=\"here-names\"></span> <span id=\"presence-note\" class=\"note\" aria-live=\"polite\"></span></p>\n\
+<nav id=\"rooms\" class=\"rooms\" aria-label=\"Your rooms\" hidden><ul id=\"room-list\"></ul></nav>\n\
+<label class=\"transport\" hidden>Live via <select id=\"transport\"><option value=\"sse\">SSE</option>\
+<option value=\"ws\">WebSocket</option><option value=\"poll\">long-poll</option></select></label>\n";
 
 /// What the chat page's script needs to go live, and to offer moderation.
 #[derive(Debug, Clone, Copy)]
@@ -85,9 +94,10 @@ pub fn chat_page(
          <h1>#{room}</h1>\n\
          <p id=\"who\" class=\"who\"{who_hidden}>{who}</p>\n\
          <p id=\"status\" class=\"status\" role=\"status\" data-state=\"static\">Live updates need JavaScript</p>\n\
+         {live_bar}\
          </header>\n\
          <main id=\"chat\" data-room=\"{room}\" data-last-event-id=\"{newest}\" \
-         data-keep-alive=\"{keep_alive}\"{auth}>\n\
+         data-keep-alive=\"{keep_alive}\" data-heartbeat=\"{heartbeat}\"{auth}>\n\
          <div id=\"scroller\" class=\"scroller\" tabindex=\"0\" role=\"region\" aria-label=\"Messages in #{room}\">\n\
          <button type=\"button\" id=\"older\" class=\"older quiet\" data-before=\"{covered_from}\"{older_hidden}>Load older messages</button>\n\
          <p id=\"empty\" class=\"empty\"{empty_hidden}>No messages yet. Say hello!</p>\n\
@@ -95,6 +105,8 @@ pub fn chat_page(
         icon = assets::url("icon.svg"),
         newest = live.newest,
         keep_alive = live.keep_alive_secs,
+        heartbeat = HEARTBEAT_SECS,
+        live_bar = LIVE_BAR,
         who_hidden = hidden(user.is_none()),
         who = who.replace("{me}", &escape(user.unwrap_or_default())),
         older_hidden = hidden(!has_older),
@@ -110,6 +122,7 @@ pub fn chat_page(
          <div id=\"announce\" class=\"sr-only\" aria-live=\"polite\" aria-atomic=\"true\"></div>\n\
          </main>\n\
          <footer class=\"dock\">\n\
+         <p id=\"typing\" class=\"typing\" aria-live=\"polite\"></p>\n\
          <form id=\"nick-form\" method=\"get\" action=\"/{room}\"{nick_hidden}>\n\
          <label for=\"nick\">Choose a nickname to start chatting</label>\n\
          <div class=\"row\"><input id=\"nick\" name=\"user\" required maxlength=\"{FROM_MAX}\" autocomplete=\"nickname\">\
