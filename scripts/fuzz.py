@@ -44,7 +44,7 @@ import fuzz_wire  # noqa: E402
 import stack as stackmod  # noqa: E402
 
 ROOT = HERE.parent
-WASM = Path(os.environ.get("EDGE_CHAT_WASM", ROOT / "target/wasm32-wasip1/release/edge-chat.wasm"))
+WASM = Path(os.environ.get("EDGE_CHAT_WASM", ROOT / "bin/main.wasm"))
 SEED_ROOMS = (3, 7, 130)  # messages per seeded room; 130 spans more than one backlog page
 POOL_ROOMS = 6  # other rooms the requests aim at, so posts pile up where reads look
 PROGRESS_EVERY = 1000

@@ -36,7 +36,7 @@ from soak_result import table, run_line  # noqa: E402
 from soak_run import Params, run_soak  # noqa: E402
 from stack import ROOT, StackError  # noqa: E402
 
-WASM = ROOT / "target/wasm32-wasip1/release/edge-chat.wasm"
+WASM = ROOT / "bin/main.wasm"
 # The small version: what tests/test_soak.py runs and --quick means. Faults sit early enough
 # that posting goes on after both (see soak_run); at 40 messages/s per room the 3 s outage
 # leaves every subscriber over 100 messages behind, so recovery has to page.

@@ -15,7 +15,7 @@ routes, run dir and all logs, so several stacks can run side by side.
 It runs under the project's venv, where scripts/setup installs tomli-w (the TOML writer);
 process start/stop is scripts/procs.py, shared with scripts/bench.
 
-CLI: .tools/venv/bin/python scripts/stack.py --wasm target/wasm32-wasip1/release/edge-chat.wasm
+CLI: .tools/venv/bin/python scripts/stack.py --wasm bin/main.wasm
 """
 
 import argparse
@@ -193,7 +193,7 @@ class Stack:
             if not tool.exists():
                 raise StackError(f"{tool} missing: run scripts/setup")
         if not self.wasm.exists():
-            raise StackError(f"{self.wasm} missing: run cargo build --release")
+            raise StackError(f"{self.wasm} missing: run scripts/build")
         ports = {self.port, self.pushpin_port, self.publish_port}
         if len(ports) != 3:
             raise StackError("service, Pushpin and publish ports must differ")

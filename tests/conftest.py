@@ -4,7 +4,7 @@
 of each other's way by using their own random rooms. `passkey_stack` is a shared one in
 passkey mode (accounts, sessions, API keys). `make_stack(**kwargs)` starts a private stack (custom
 config, dead publish port, ...) that is stopped after the test. The wasm is
-target/wasm32-wasip1/release/edge-chat.wasm unless EDGE_CHAT_WASM says otherwise.
+bin/main.wasm (scripts/build) unless EDGE_CHAT_WASM says otherwise.
 """
 
 import os
@@ -20,7 +20,7 @@ from stack import Stack, StackError  # noqa: E402
 
 from helpers import random_room  # noqa: E402
 
-WASM = Path(os.environ.get("EDGE_CHAT_WASM", ROOT / "target/wasm32-wasip1/release/edge-chat.wasm"))
+WASM = Path(os.environ.get("EDGE_CHAT_WASM", ROOT / "bin/main.wasm"))
 
 # Stacks started by this session and not yet stopped, for failure reports.
 _running = []
@@ -30,7 +30,7 @@ def _start(config=None, **kwargs):
     """A stack in open mode (the Django contract every older test was written for)
     unless the config asks for passkeys."""
     if not WASM.exists():
-        pytest.exit(f"{WASM} not found: run `cargo build --release` (or set EDGE_CHAT_WASM)", returncode=1)
+        pytest.exit(f"{WASM} not found: run scripts/build (or set EDGE_CHAT_WASM)", returncode=1)
     s = Stack(WASM, config={"auth_mode": "open", **(config or {})}, **kwargs)
     _running.append(s)
     try:

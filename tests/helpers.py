@@ -106,6 +106,17 @@ class Recording:
     def __exit__(self, *exc):
         self.close()
 
+    def _wait(self, records, predicate, timeout, what):
+        """Waits until predicate(records) is true; returns a copy of them. Raises
+        AssertionError with what(), a description of the connection as it is then, and
+        what arrived if the timeout passes or the connection ends first."""
+        with self._cond:
+            ok = self._cond.wait_for(lambda: predicate(records) or self.closed, timeout)
+            if ok and predicate(records):
+                return list(records)
+            why = "closed" if self.closed else f"timed out after {timeout}s"
+            raise AssertionError(f"{what()}: {why}; got {records!r}")
+
 
 class SSEClient(Recording):
     """Reads a text/event-stream in a background thread and records every frame as an
@@ -180,15 +191,9 @@ class SSEClient(Recording):
             self._cond.notify_all()
 
     def wait_for(self, predicate, timeout=TIMEOUT):
-        """Waits until predicate(events) is true; returns a copy of the events. Raises
-        AssertionError with what arrived if the timeout passes or the stream ends first."""
-        with self._cond:
-            ok = self._cond.wait_for(lambda: predicate(self.events) or self.closed, timeout)
-            if ok and predicate(self.events):
-                return list(self.events)
-            why = "stream closed" if self.closed else f"timed out after {timeout}s"
-            raise AssertionError(f"SSE {self.path}: {why}; got {self.events!r}"
-                                 + (f"; error {self.error!r}" if self.error else ""))
+        """Waits until predicate(events) is true; returns a copy of the events."""
+        return self._wait(self.events, predicate, timeout,
+                          lambda: f"SSE {self.path}" + (f" (error {self.error!r})" if self.error else ""))
 
     def wait_for_event(self, event, count=1, timeout=TIMEOUT):
         """Waits for `count` frames of type `event`; returns those frames."""

@@ -88,6 +88,24 @@ def sign(key: ec.EllipticCurvePrivateKey, data: bytes) -> bytes:
     return key.sign(data, ec.ECDSA(hashes.SHA256()))
 
 
+def creation_options(user_id: bytes, challenge: bytes) -> dict:
+    """Creation options as edge-chat's /auth/register/options gives them for ann on localhost."""
+    return {
+        "rp": {"id": "localhost", "name": "edge-chat"},
+        "user": {"id": b64url(user_id), "name": "ann", "displayName": "ann"},
+        "challenge": b64url(challenge),
+        "pubKeyCredParams": [{"type": "public-key", "alg": -7}],
+        "authenticatorSelection": {"residentKey": "required", "userVerification": "required"},
+        "attestation": "none",
+    }
+
+
+def request_options(challenge: bytes) -> dict:
+    """Request options for a discoverable sign-in on localhost."""
+    return {"challenge": b64url(challenge), "rpId": "localhost", "allowCredentials": [],
+            "userVerification": "required"}
+
+
 @dataclass
 class Credential:
     id: bytes
@@ -96,6 +114,13 @@ class Credential:
     user_handle: bytes
     user_name: str
     sign_count: int = 0
+
+
+def _credential_json(cred, response: dict) -> dict:
+    """A PublicKeyCredential as credential.toJSON() gives it, around `response`."""
+    return {"id": b64url(cred.id), "rawId": b64url(cred.id), "type": "public-key",
+            "response": response, "authenticatorAttachment": "platform",
+            "clientExtensionResults": {}}
 
 
 def _public_key_options(options: dict) -> dict:
@@ -192,21 +217,14 @@ class SoftAuthenticator:
         self.credentials.append(cred)
         spki = cred.key.public_key().public_bytes(serialization.Encoding.DER,
                                                   serialization.PublicFormat.SubjectPublicKeyInfo)
-        return {
-            "id": b64url(cred.id),
-            "rawId": b64url(cred.id),
-            "type": "public-key",
-            "response": {
-                "clientDataJSON": b64url(client_data),
-                "attestationObject": b64url(attestation_object),
-                "authenticatorData": b64url(auth_data),
-                "transports": ["internal"],
-                "publicKey": b64url(spki),
-                "publicKeyAlgorithm": ES256,
-            },
-            "authenticatorAttachment": "platform",
-            "clientExtensionResults": {},
-        }
+        return _credential_json(cred, {
+            "clientDataJSON": b64url(client_data),
+            "attestationObject": b64url(attestation_object),
+            "authenticatorData": b64url(auth_data),
+            "transports": ["internal"],
+            "publicKey": b64url(spki),
+            "publicKeyAlgorithm": ES256,
+        })
 
     def assert_(self, request_options: dict, credential_id=None, *, origin=None, rp_id=None,
                 rp_id_hash=None, type_="webauthn.get", challenge=None, cross_origin=False,
@@ -237,19 +255,12 @@ class SoftAuthenticator:
         signed = auth_data + hashlib.sha256(client_data).digest()
         signature = sign(cred.key, b"not the signed bytes" if bad_signature else signed)
         handle = cred.user_handle if user_handle is None else user_handle
-        return {
-            "id": b64url(cred.id),
-            "rawId": b64url(cred.id),
-            "type": "public-key",
-            "response": {
-                "clientDataJSON": b64url(client_data),
-                "authenticatorData": b64url(auth_data),
-                "signature": b64url(signature),
-                "userHandle": b64url(handle),
-            },
-            "authenticatorAttachment": "platform",
-            "clientExtensionResults": {},
-        }
+        return _credential_json(cred, {
+            "clientDataJSON": b64url(client_data),
+            "authenticatorData": b64url(auth_data),
+            "signature": b64url(signature),
+            "userHandle": b64url(handle),
+        })
 
     def _pick(self, opts, credential_id) -> Credential:
         if credential_id is not None:

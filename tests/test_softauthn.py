@@ -10,19 +10,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from softauthn import AT, SoftAuthenticator, UP, UV, b64url, unb64url
+from softauthn import AT, SoftAuthenticator, UP, UV, creation_options, request_options, unb64url
 
 ORIGIN = "http://localhost:7676"
-CREATION = {
-    "rp": {"id": "localhost", "name": "edge-chat"},
-    "user": {"id": b64url(b"user-1"), "name": "ann", "displayName": "ann"},
-    "challenge": b64url(b"registration-challenge"),
-    "pubKeyCredParams": [{"type": "public-key", "alg": -7}],
-    "authenticatorSelection": {"residentKey": "required", "userVerification": "required"},
-    "attestation": "none",
-}
-REQUEST = {"challenge": b64url(b"sign-in-challenge"), "rpId": "localhost",
-           "allowCredentials": [], "userVerification": "required"}
+CREATION = creation_options(b"user-1", b"registration-challenge")
+REQUEST = request_options(b"sign-in-challenge")
 
 
 def cbor_decode(data: bytes):

@@ -23,8 +23,9 @@ def ws_path(room, query=""):
 
 
 def live_socket(stack, room, query="", attempts=1):
-    """A socket (straight to Pushpin, as Fanout) that has its stream-open, so Fanout has
-    subscribed it. Retries a refused connect every 0.5 s (Pushpin restarting), as the page does."""
+    """A socket (straight to Pushpin, as Fanout) that has its stream-open and one round trip
+    after it, so Fanout has subscribed it. Retries a refused connect every 0.5 s (Pushpin
+    restarting), as the page does."""
     for attempt in range(attempts):
         try:
             ws = WSClient(f"http://127.0.0.1:{stack.pushpin_port}", ws_path(room, query),
@@ -35,6 +36,7 @@ def live_socket(stack, room, query="", attempts=1):
                 raise
             time.sleep(0.5)
     ws.wait_event("stream-open")
+    ws.round_trip()
     return ws
 
 

@@ -216,10 +216,7 @@ pub fn catch_up(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn room(s: &str) -> RoomId {
-        RoomId::parse(s).unwrap()
-    }
+    use crate::model::room;
 
     #[test]
     fn composite_ids() {

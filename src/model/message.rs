@@ -2,7 +2,6 @@
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use time::macros::format_description;
 
 use super::{Invalid, Nickname};
 
@@ -96,12 +95,48 @@ pub(super) fn clean(
 }
 
 /// RFC 3339 in UTC with milliseconds, e.g. `2026-11-22T12:53:29.519Z` (DjangoJSONEncoder's form).
+///
+/// Written out by hand, as `parse_date` reads it: `time`'s format-description machinery
+/// cost about 20 KB of wasm for these two fixed layouts.
 pub fn format_date(t: OffsetDateTime) -> String {
-    let utc = t.to_offset(time::UtcOffset::UTC);
-    utc.format(format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    ))
-    .expect("a UTC date always formats")
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}
+
+/// A date as `format_date` writes it (the only form stored); `None` for anything else.
+pub fn parse_date(text: &str) -> Option<OffsetDateTime> {
+    let b = text.as_bytes();
+    let shape = b.len() == 24 && b[4] == b'-' && b[7] == b'-' && b[10] == b'T';
+    let shape = shape && b[13] == b':' && b[16] == b':' && b[19] == b'.' && b[23] == b'Z';
+    if !shape {
+        return None;
+    }
+    // Digits only: `u16::from_str` would also take a leading `+`.
+    let number = |range: std::ops::Range<usize>| {
+        let field = text.get(range)?;
+        field
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| field.parse::<u16>().ok())?
+    };
+    let month = time::Month::try_from(number(5..7)? as u8).ok()?;
+    let date = time::Date::from_calendar_date(number(0..4)? as i32, month, number(8..10)? as u8);
+    let clock = time::Time::from_hms_milli(
+        number(11..13)? as u8,
+        number(14..16)? as u8,
+        number(17..19)? as u8,
+        number(20..23)?,
+    );
+    Some(date.ok()?.with_time(clock.ok()?).assume_utc())
 }
 
 /// Parses a message id given by a client (`Last-Event-ID`, `?before=`): a positive
@@ -164,6 +199,20 @@ mod tests {
             format_date(datetime!(2026-01-02 03:04:05 +2)),
             "2026-01-02T01:04:05.000Z"
         );
+        let t = datetime!(2026-11-22 12:53:29.519 UTC);
+        assert_eq!(parse_date(&format_date(t)), Some(t));
+        for bad in [
+            "",
+            "2026-11-22",
+            "2026-11-22T12:53:29Z",
+            "2026-13-22T12:53:29.519Z",
+            "2026-11-22T25:53:29.519Z",
+            "2026-11-22T12:53:29.519+",
+            "2026-+1-22T12:53:29.519Z",
+            "２026-11-22T12:53:29.519Z",
+        ] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
     }
 
     #[test]

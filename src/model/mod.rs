@@ -14,8 +14,11 @@ mod room;
 mod user;
 
 pub use message::{
-    Draft, FROM_MAX, ID_MAX, Message, MessageId, TEXT_MAX, format_date, parse_id, parse_text,
+    Draft, FROM_MAX, ID_MAX, Message, MessageId, TEXT_MAX, format_date, parse_date, parse_id,
+    parse_text,
 };
+#[cfg(test)]
+pub use room::room;
 pub use room::{ROOM_MAX, RoomId};
 pub use user::Nickname;
 

@@ -41,6 +41,12 @@ impl std::fmt::Display for RoomId {
     }
 }
 
+/// A room name the tests know to be valid.
+#[cfg(test)]
+pub fn room(name: &str) -> RoomId {
+    RoomId::parse(name).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

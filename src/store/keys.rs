@@ -23,10 +23,7 @@ pub fn id_from_key(prefix: &str, key: &str) -> Option<MessageId> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn room(s: &str) -> RoomId {
-        RoomId::parse(s).unwrap()
-    }
+    use crate::model::room;
 
     #[test]
     fn keys_list_newest_first() {

@@ -26,6 +26,9 @@ const BATCH: usize = 50;
 /// Keys per list page when a clear walks a whole room.
 const LIST_PAGE: u32 = 1000;
 
+/// A `Rewrite` that owns what it writes (an edit's new message).
+type OwnedRewrite = Box<dyn Fn(&Entry) -> Option<Entry>>;
+
 /// Why a change to one message was not made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal<R> {
@@ -52,14 +55,10 @@ impl Rooms<'_> {
         id: MessageId,
         allowed: impl FnOnce(&Message) -> Result<(), R>,
     ) -> Result<Result<Applied, Refusal<R>>, StoreError> {
-        let turn = AppendTurn::take(room);
-        let message = match self.current(room, id, allowed)? {
-            Ok(message) => message,
-            Err(refusal) => return Ok(Err(refusal)),
-        };
-        let erase = |e: &Entry| (e.id() == id).then(|| Entry::gone(id));
-        let change = Change::Delete { target: id };
-        Ok(Ok(self.change_one(room, &turn, change, message, &erase)?))
+        self.change_one(room, id, allowed, |message| {
+            let erase = move |e: &Entry| (e.id() == id).then(|| Entry::gone(id));
+            (Change::Delete { target: id }, message, Box::new(erase))
+        })
     }
 
     /// Replaces message `id`'s text, if `allowed` agrees once it has seen the message.
@@ -71,29 +70,20 @@ impl Rooms<'_> {
         now: time::OffsetDateTime,
         allowed: impl FnOnce(&Message) -> Result<(), R>,
     ) -> Result<Result<Applied, Refusal<R>>, StoreError> {
-        let turn = AppendTurn::take(room);
-        let message = match self.current(room, id, allowed)? {
-            Ok(message) => message,
-            Err(refusal) => return Ok(Err(refusal)),
-        };
-        let edited = Message {
-            text,
-            edited: Some(format_date(now)),
-            ..message
-        };
-        // Only a message is rewritten: an erasure that got there first stays erased.
-        let replace = |e: &Entry| match e {
-            Entry::Message(m) if m.id == id => Some(Entry::Message(edited.clone())),
-            _ => None,
-        };
-        let change = Change::Edit { target: id };
-        Ok(Ok(self.change_one(
-            room,
-            &turn,
-            change,
-            edited.clone(),
-            &replace,
-        )?))
+        self.change_one(room, id, allowed, |message| {
+            let edited = Message {
+                text,
+                edited: Some(format_date(now)),
+                ..message
+            };
+            let copy = edited.clone();
+            // Only a message is rewritten: an erasure that got there first stays erased.
+            let replace = move |e: &Entry| match e {
+                Entry::Message(m) if m.id == id => Some(Entry::Message(copy.clone())),
+                _ => None,
+            };
+            (Change::Edit { target: id }, edited, Box::new(replace))
+        })
     }
 
     /// Removes every message of the room (or only those `from` one person) before a
@@ -109,20 +99,7 @@ impl Rooms<'_> {
         let change = Change::Clear {
             from: from.map(str::to_owned),
         };
-        let event_id = self.append_entry(
-            room,
-            &turn,
-            |id| {
-                (
-                    Entry::Event {
-                        id,
-                        change: change.clone(),
-                    },
-                    id,
-                )
-            },
-            &erase,
-        )?;
+        let event_id = self.append_event(room, &turn, &change, &erase)?;
         let windows = self.window_ids(room, event_id)?;
         let mut changed = Vec::new();
         for batch in windows.chunks(BATCH) {
@@ -155,41 +132,51 @@ impl Rooms<'_> {
         })
     }
 
-    /// Appends `change` to one message and rewrites the windows after it that copied it.
-    fn change_one(
+    /// Changes message `id` at the room's turn, once `allowed` has agreed: `make` gives
+    /// the event, the message as it ends up, and how entries that copied it are rewritten.
+    /// The event is appended, then the windows after the message that copied it rewritten.
+    fn change_one<R>(
         &self,
         room: &RoomId,
-        turn: &AppendTurn,
-        change: Change,
-        message: Message,
-        rewrite: Rewrite,
-    ) -> Result<Applied, StoreError> {
+        id: MessageId,
+        allowed: impl FnOnce(&Message) -> Result<(), R>,
+        make: impl FnOnce(Message) -> (Change, Message, OwnedRewrite),
+    ) -> Result<Result<Applied, Refusal<R>>, StoreError> {
+        let turn = AppendTurn::take(room);
+        let message = match self.current(room, id, allowed)? {
+            Ok(message) => message,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let (change, message, rewrite) = make(message);
+        let rewrite: Rewrite = &*rewrite;
         let target = message.id;
-        let event_id = self.append_entry(
-            room,
-            turn,
-            |id| {
-                (
-                    Entry::Event {
-                        id,
-                        change: change.clone(),
-                    },
-                    id,
-                )
-            },
-            rewrite,
-        )?;
+        let event_id = self.append_event(room, &turn, &change, rewrite)?;
         // Windows target ..= target + 49 hold it; the event's own was written above.
         let last = (target + WINDOW - 1).min(event_id - 1);
         let windows: Vec<MessageId> = (target..=last).collect();
         for batch in windows.chunks(BATCH) {
             self.rewrite_windows(room, batch, rewrite, &|e: &Entry| e.id() == target)?;
         }
-        Ok(Applied {
+        Ok(Ok(Applied {
             event_id,
             change,
             changed: vec![message],
-        })
+        }))
+    }
+
+    /// Appends `change` as the room's next event; returns its id.
+    fn append_event(
+        &self,
+        room: &RoomId,
+        turn: &AppendTurn,
+        change: &Change,
+        rewrite: Rewrite,
+    ) -> Result<MessageId, StoreError> {
+        let event = |id| {
+            let change = change.clone();
+            (Entry::Event { id, change }, id)
+        };
+        self.append_entry(room, turn, event, rewrite)
     }
 
     /// Rewrites the windows `ids` with `rewrite`, each only if unchanged since it was
@@ -232,24 +219,15 @@ impl Rooms<'_> {
         Err(StoreError::Contended)
     }
 
+    /// Windows `ids` with the generation each was read at.
     fn read_versioned(
         &self,
         room: &RoomId,
         ids: &[MessageId],
     ) -> Result<Vec<Option<(Window, u64)>>, StoreError> {
-        self.meter.time(ids.len() as u32, || {
-            let pending = ids
-                .iter()
-                .map(|&id| self.kv.build_lookup().execute_async(&message_key(room, id)))
-                .collect::<Result<Vec<_>, _>>()?;
-            pending
-                .into_iter()
-                .map(|handle| {
-                    let found = self.kv.pending_lookup_wait(handle);
-                    let generation = found.as_ref().map_or(0, |f| f.current_generation());
-                    Ok(decode::<Window>(found)?.map(|w| (w, generation)))
-                })
-                .collect()
+        self.lookup_many(room, ids, |found| {
+            let generation = found.as_ref().map_or(0, |f| f.current_generation());
+            Ok(decode::<Window>(found)?.map(|w| (w, generation)))
         })
     }
 
@@ -313,164 +291,4 @@ impl Rooms<'_> {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use super::*;
-    use crate::model::Draft;
-    use crate::timing::KvMeter;
-
-    fn post(rooms: &Rooms, room: &RoomId, from: &str, text: &str) -> Message {
-        rooms
-            .append(room, Draft::parse(Some(from), Some(text)).unwrap())
-            .unwrap()
-    }
-
-    /// Every stored window's raw JSON, to look for text that should be gone.
-    fn raw_windows(rooms: &Rooms, room: &RoomId) -> Vec<String> {
-        let newest = rooms.newest_id(room).unwrap();
-        (1..=newest)
-            .filter_map(|id| rooms.kv.lookup(&message_key(room, id)).ok())
-            .map(|mut found| String::from_utf8(found.take_body_bytes()).unwrap())
-            .collect()
-    }
-
-    fn ops(meter: &KvMeter) -> u32 {
-        let timing = meter.server_timing();
-        timing["kv;desc=\"".len()..]
-            .split(' ')
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap()
-    }
-
-    #[test]
-    fn a_deleted_message_is_in_no_window_and_takes_an_id() {
-        let meter = KvMeter::default();
-        let rooms = Rooms::open(&meter, Duration::from_secs(600)).unwrap();
-        let room = RoomId::parse("unit-delete").unwrap();
-        for n in 1..=60 {
-            post(&rooms, &room, "ann", &format!("text number {n}"));
-        }
-        assert!(
-            raw_windows(&rooms, &room)
-                .iter()
-                .filter(|w| w.contains("text number 5\""))
-                .count()
-                == 50
-        );
-        let meter = KvMeter::default();
-        let rooms = Rooms::open(&meter, Duration::from_secs(600)).unwrap();
-        let applied = rooms
-            .delete(&room, 5, |_| Ok::<(), ()>(()))
-            .unwrap()
-            .unwrap();
-        assert_eq!(applied.event_id, 61);
-        assert_eq!(applied.change, Change::Delete { target: 5 });
-        // list + lookup (target) + list + lookup (head) + add + 50 reads + 50 writes.
-        assert_eq!(ops(&meter), 105, "{}", meter.server_timing());
-        assert!(
-            raw_windows(&rooms, &room)
-                .iter()
-                .all(|w| !w.contains("text number 5\""))
-        );
-        let entries = rooms.entries(&room, 1, 61).unwrap();
-        assert_eq!(entries.len(), 61, "ids stay one after another");
-        assert_eq!(entries[4], Entry::gone(5));
-        assert_eq!(
-            entries[60],
-            Entry::Event {
-                id: 61,
-                change: Change::Delete { target: 5 }
-            }
-        );
-        // Gone is gone: a second delete finds nothing, history skips it.
-        assert_eq!(
-            rooms.delete(&room, 5, |_| Ok::<(), ()>(())).unwrap(),
-            Err(Refusal::NotFound)
-        );
-        let (newest, messages) = rooms.latest(&room, None, 100).unwrap();
-        assert_eq!((newest, messages.len()), (61, 59));
-    }
-
-    #[test]
-    fn refusals_change_nothing() {
-        let meter = KvMeter::default();
-        let rooms = Rooms::open(&meter, Duration::from_secs(600)).unwrap();
-        let room = RoomId::parse("unit-refuse").unwrap();
-        post(&rooms, &room, "ann", "mine");
-        let refused = rooms.delete(&room, 1, |m| {
-            if m.from == "bob" {
-                Ok(())
-            } else {
-                Err("not yours")
-            }
-        });
-        assert_eq!(refused.unwrap(), Err(Refusal::Refused("not yours")));
-        assert_eq!(
-            rooms.delete(&room, 9, |_| Ok::<(), ()>(())).unwrap(),
-            Err(Refusal::NotFound)
-        );
-        assert_eq!(rooms.newest_id(&room).unwrap(), 1);
-    }
-
-    #[test]
-    fn an_edit_rewrites_the_message_where_it_is_copied() {
-        let meter = KvMeter::default();
-        let rooms = Rooms::open(&meter, Duration::from_secs(600)).unwrap();
-        let room = RoomId::parse("unit-edit").unwrap();
-        for n in 1..=3 {
-            post(&rooms, &room, "ann", &format!("draft {n}"));
-        }
-        let now = time::OffsetDateTime::now_utc();
-        let applied = rooms
-            .edit(&room, 2, "final".into(), now, |_| Ok::<(), ()>(()))
-            .unwrap()
-            .unwrap();
-        assert_eq!(applied.event_id, 4);
-        assert_eq!(applied.changed[0].text, "final");
-        assert!(applied.changed[0].edited.is_some());
-        assert!(
-            raw_windows(&rooms, &room)
-                .iter()
-                .all(|w| !w.contains("draft 2"))
-        );
-        assert_eq!(rooms.message(&room, 2).unwrap().unwrap().text, "final");
-    }
-
-    #[test]
-    fn clears_remove_everyone_or_one_person() {
-        let meter = KvMeter::default();
-        let rooms = Rooms::open(&meter, Duration::from_secs(600)).unwrap();
-        let room = RoomId::parse("unit-clear").unwrap();
-        for n in 1..=70 {
-            post(
-                &rooms,
-                &room,
-                if n % 2 == 0 { "ann" } else { "bob" },
-                &format!("said {n}"),
-            );
-        }
-        let applied = rooms.clear(&room, Some("ann")).unwrap();
-        assert_eq!((applied.event_id, applied.changed.len()), (71, 35));
-        let (_, left) = rooms.latest(&room, None, 100).unwrap();
-        assert!(left.iter().all(|m| m.from == "bob") && left.len() == 35);
-        let anns_texts: Vec<String> = (2..=70).step_by(2).map(|n| format!("said {n}\"")).collect();
-        let windows = raw_windows(&rooms, &room);
-        assert!(
-            windows
-                .iter()
-                .all(|w| anns_texts.iter().all(|t| !w.contains(t.as_str())))
-        );
-        assert!(windows.iter().any(|w| w.contains("said 1\"")), "bob's stay");
-        let applied = rooms.clear(&room, None).unwrap();
-        assert_eq!((applied.event_id, applied.changed.len()), (72, 35));
-        assert_eq!(rooms.latest(&room, None, 100).unwrap().1, vec![]);
-        assert!(
-            raw_windows(&rooms, &room)
-                .iter()
-                .all(|w| !w.contains("said"))
-        );
-    }
-}
+mod tests;

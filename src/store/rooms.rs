@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use fastly::kv_store::{InsertMode, KVStore, KVStoreError};
+use fastly::kv_store::{InsertMode, KVStore, KVStoreError, LookupResponse};
 use time::OffsetDateTime;
 
 use super::keys::{id_from_key, message_key, room_prefix};
@@ -82,7 +82,7 @@ impl<'a> Rooms<'a> {
         hi: MessageId,
     ) -> Result<Vec<Entry>, StoreError> {
         let ids = windows_covering(lo, hi);
-        let windows = self.lookup_many(room, &ids)?;
+        let windows = self.lookup_many(room, &ids, decode::<Window>)?;
         let mut entries: Vec<Entry> = windows
             .into_iter()
             .flatten()
@@ -203,12 +203,14 @@ impl<'a> Rooms<'a> {
         decode(found)
     }
 
-    /// Concurrent lookups: all are started before any is awaited.
-    fn lookup_many(
+    /// Concurrent lookups of windows `ids`: all are started before any is awaited, then
+    /// `read` makes each answer a value.
+    pub(super) fn lookup_many<T>(
         &self,
         room: &RoomId,
         ids: &[MessageId],
-    ) -> Result<Vec<Option<Window>>, StoreError> {
+        read: impl Fn(Result<LookupResponse, KVStoreError>) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
         self.meter.time(ids.len() as u32, || {
             let pending = ids
                 .iter()
@@ -216,7 +218,7 @@ impl<'a> Rooms<'a> {
                 .collect::<Result<Vec<_>, _>>()?;
             pending
                 .into_iter()
-                .map(|handle| decode(self.kv.pending_lookup_wait(handle)))
+                .map(|handle| read(self.kv.pending_lookup_wait(handle)))
                 .collect()
         })
     }
@@ -225,10 +227,7 @@ impl<'a> Rooms<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn room(s: &str) -> RoomId {
-        RoomId::parse(s).unwrap()
-    }
+    use crate::model::room;
 
     fn draft(text: &str) -> Draft {
         Draft::parse(Some("unit"), Some(text)).unwrap()

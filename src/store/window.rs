@@ -16,50 +16,134 @@ pub const WINDOW: u64 = 50;
 
 /// One entry of a room's sequence, as stored.
 ///
-/// Untagged: a message keeps the JSON shape it has always had (`{"id","from","date",
-/// "text"}`), so windows written before moderation existed still read.
+/// Stored flat, told apart by which keys are present (see `RawEntry`): a message keeps
+/// the JSON shape it has always had (`{"id","from","date","text"}`), so windows written
+/// before moderation existed still read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(try_from = "RawEntry", into = "RawEntry")]
 pub enum Entry {
-    /// A moderation event.
+    /// A moderation event: `{"id","event","target"}` or `{"id","event"[,"from"]}`.
     Event {
         id: MessageId,
-        #[serde(flatten)]
         change: Change,
     },
-    /// A deleted message, or an entry erased by a clear: only its id remains.
+    /// A deleted message, or an entry erased by a clear: `{"id","gone":true}`.
     Gone {
         id: MessageId,
-        gone: bool,
     },
     Message(Message),
 }
 
 /// What a moderation event did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "lowercase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     /// Message `target` was deleted.
     Delete { target: MessageId },
     /// Message `target`'s text was changed (its entry has the new text).
     Edit { target: MessageId },
     /// Every message before this event was removed, or only those `from` one person.
-    Clear {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        from: Option<String>,
-    },
+    Clear { from: Option<String> },
+}
+
+/// Every key any entry has, in the order they are written. One flat struct instead of
+/// `#[serde(untagged)]`, whose buffering deserializer cost about 14 KB of wasm.
+#[derive(Serialize, Deserialize)]
+struct RawEntry {
+    id: MessageId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    event: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    target: Option<MessageId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    edited: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    gone: bool,
+}
+
+impl TryFrom<RawEntry> for Entry {
+    type Error = &'static str;
+
+    fn try_from(raw: RawEntry) -> Result<Self, Self::Error> {
+        let RawEntry {
+            id,
+            event,
+            target,
+            from,
+            date,
+            text,
+            edited,
+            gone,
+        } = raw;
+        let change = match (event.as_deref(), target) {
+            (None, _) if gone => return Ok(Entry::Gone { id }),
+            (None, _) => {
+                let (Some(from), Some(date), Some(text)) = (from, date, text) else {
+                    return Err("an entry is a message, an event or gone");
+                };
+                return Ok(Entry::Message(Message {
+                    id,
+                    from,
+                    date,
+                    text,
+                    edited,
+                }));
+            }
+            (Some("delete"), Some(target)) => Change::Delete { target },
+            (Some("edit"), Some(target)) => Change::Edit { target },
+            (Some("clear"), None) => Change::Clear { from },
+            _ => return Err("unknown event, or an event without its target"),
+        };
+        Ok(Entry::Event { id, change })
+    }
+}
+
+impl From<Entry> for RawEntry {
+    fn from(entry: Entry) -> Self {
+        let mut raw = RawEntry {
+            id: entry.id(),
+            event: None,
+            target: None,
+            from: None,
+            date: None,
+            text: None,
+            edited: None,
+            gone: false,
+        };
+        match entry {
+            Entry::Message(m) => {
+                (raw.from, raw.date, raw.text, raw.edited) =
+                    (Some(m.from), Some(m.date), Some(m.text), m.edited);
+            }
+            Entry::Gone { .. } => raw.gone = true,
+            Entry::Event { change, .. } => {
+                let (event, target, from) = match change {
+                    Change::Delete { target } => ("delete", Some(target), None),
+                    Change::Edit { target } => ("edit", Some(target), None),
+                    Change::Clear { from } => ("clear", None, from),
+                };
+                (raw.event, raw.target, raw.from) = (Some(event.to_owned()), target, from);
+            }
+        }
+        raw
+    }
 }
 
 impl Entry {
     pub fn id(&self) -> MessageId {
         match self {
-            Entry::Event { id, .. } | Entry::Gone { id, .. } => *id,
+            Entry::Event { id, .. } | Entry::Gone { id } => *id,
             Entry::Message(m) => m.id,
         }
     }
 
     pub fn gone(id: MessageId) -> Self {
-        Entry::Gone { id, gone: true }
+        Entry::Gone { id }
     }
 }
 
@@ -148,15 +232,17 @@ mod tests {
 
     #[test]
     fn entries_read_in_every_stored_shape() {
-        let stored = r#"{"writer":"w","messages":[
-            {"id":1,"from":"ann","date":"d","text":"old window, before moderation"},
-            {"id":2,"from":"bob","date":"d","text":"fixed","edited":"e"},
-            {"id":3,"gone":true},
-            {"id":4,"event":"delete","target":3},
-            {"id":5,"event":"edit","target":2},
-            {"id":6,"event":"clear"},
-            {"id":7,"event":"clear","from":"ann"}]}"#;
-        let w: Window = serde_json::from_str(stored).unwrap();
+        let entries = [
+            r#"{"id":1,"from":"ann","date":"d","text":"old window, before moderation"}"#,
+            r#"{"id":2,"from":"bob","date":"d","text":"fixed","edited":"e"}"#,
+            r#"{"id":3,"gone":true}"#,
+            r#"{"id":4,"event":"delete","target":3}"#,
+            r#"{"id":5,"event":"edit","target":2}"#,
+            r#"{"id":6,"event":"clear"}"#,
+            r#"{"id":7,"event":"clear","from":"ann"}"#,
+        ];
+        let stored = format!(r#"{{"writer":"w","messages":[{}]}}"#, entries.join(","));
+        let w: Window = serde_json::from_str(&stored).unwrap();
         assert!(matches!(&w.messages[0], Entry::Message(m) if m.edited.is_none()));
         assert!(matches!(&w.messages[1], Entry::Message(m) if m.edited.as_deref() == Some("e")));
         assert_eq!(w.messages[2], Entry::gone(3));
@@ -192,10 +278,27 @@ mod tests {
         );
         let again: Window = serde_json::from_str(&serde_json::to_string(&w).unwrap()).unwrap();
         assert_eq!(again, w);
-        assert_eq!(
-            serde_json::to_string(&w.messages[0]).unwrap(),
-            r#"{"id":1,"from":"ann","date":"d","text":"old window, before moderation"}"#
-        );
+        // Written back byte for byte as stored: same keys, same order.
+        let written: Vec<String> = w
+            .messages
+            .iter()
+            .map(|e| serde_json::to_string(e).unwrap())
+            .collect();
+        assert_eq!(written, entries);
+    }
+
+    #[test]
+    fn malformed_entries_are_refused() {
+        for bad in [
+            r#"{"id":1,"from":"ann","date":"d"}"#,
+            r#"{"id":1}"#,
+            r#"{"id":1,"event":"delete"}"#,
+            r#"{"id":1,"event":"clear","target":3}"#,
+            r#"{"id":1,"event":"rename","target":3}"#,
+            r#"{"from":"ann","date":"d","text":"no id"}"#,
+        ] {
+            assert!(serde_json::from_str::<Entry>(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! step.
 
 use time::OffsetDateTime;
-use time::macros::format_description;
+
+use crate::model::format_date;
 
 /// Escapes text for HTML element content and quoted attribute values.
 pub fn escape(text: &str) -> String {
@@ -37,21 +38,23 @@ pub fn ago(date: OffsetDateTime, now: OffsetDateTime) -> String {
         45..3600 => format!("{} min ago", (secs / 60).max(1)),
         3600..86400 => format!("{} h ago", secs / 3600),
         86400..604800 => format!("{} d ago", secs / 86400),
-        _ => date
-            .format(format_description!(
-                "[day padding:none] [month repr:short] [year]"
-            ))
-            .unwrap_or_default(),
+        _ => {
+            let month = MONTHS[usize::from(u8::from(date.month()) - 1)];
+            format!("{} {month} {}", date.day(), date.year())
+        }
     }
 }
 
-/// The hover title: `2026-11-22 12:53:29 UTC`.
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// The hover title: `2026-11-22 12:53:29 UTC`, the stored form without its `T` and
+/// milliseconds.
 pub fn full_date(date: OffsetDateTime) -> String {
-    date.to_offset(time::UtcOffset::UTC)
-        .format(format_description!(
-            "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
-        ))
-        .unwrap_or_default()
+    let stamp = format_date(date);
+    // `format_date` writes ASCII `YYYY-MM-DDTHH:MM:SS.mmmZ`: these byte ranges are fields.
+    format!("{} {} UTC", &stamp[..10], &stamp[11..19])
 }
 
 /// `text` cut into plain and link spans: `(true, url)` for each `http(s)://` URL. The

@@ -15,21 +15,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from softauthn import SoftAuthenticator, b64url  # noqa: E402
+from softauthn import SoftAuthenticator, b64url, creation_options, request_options  # noqa: E402
 
 OUT = ROOT / "src" / "auth" / "vectors" / "softauthn.json"
 ORIGIN = "http://localhost:7676"
 
-CREATION = {
-    "rp": {"id": "localhost", "name": "edge-chat"},
-    "user": {"id": b64url(b"user-id-of-ann-0"), "name": "ann", "displayName": "ann"},
-    "challenge": b64url(b"registration-challenge-of-32-byt"),
-    "pubKeyCredParams": [{"type": "public-key", "alg": -7}],
-    "authenticatorSelection": {"residentKey": "required", "userVerification": "required"},
-    "attestation": "none",
-}
-REQUEST = {"challenge": b64url(b"authentication-challenge-of-32-b"), "rpId": "localhost",
-           "allowCredentials": [], "userVerification": "required"}
+CREATION = creation_options(b"user-id-of-ann-0", b"registration-challenge-of-32-byt")
+REQUEST = request_options(b"authentication-challenge-of-32-b")
 
 # knob -> the WebAuthnError variant the verifier must answer with.
 REGISTRATION_ATTACKS = {

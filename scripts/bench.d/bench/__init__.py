@@ -38,7 +38,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
-APP_WASM = ROOT / "target/wasm32-wasip1/release/edge-chat.wasm"
+APP_WASM = ROOT / "bin/main.wasm"
 HELLO_WASM = ROOT / "target/bench-hello/wasm32-wasip1/release/bench-hello.wasm"
 GRIP_STUB = ROOT / "scripts/bench.d/grip_stub.py"
 

@@ -13,14 +13,13 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::auth::{
-    answered_challenge, creation_response, name_in_body, new_challenge, rejected, relying_party,
+    creation_response, name_in_body, new_challenge, registration_answer, rejected, relying_party,
 };
 use super::json_response;
-use crate::auth::webauthn::registration::{RegistrationResponse, verify_registration};
+use crate::auth::webauthn::registration::verify_registration;
 use crate::auth::{Principal, Via, api_key, random};
 use crate::config::Config;
 use crate::http::access::require_user;
-use crate::http::body::read_body;
 use crate::http::error::ApiError;
 use crate::http::routes::AuthRoute;
 use crate::model::format_date;
@@ -138,10 +137,7 @@ fn passkey_verify(
     config: &Config,
     meter: &KvMeter,
 ) -> Result<Response, ApiError> {
-    let body = read_body(&mut req)?;
-    let response = RegistrationResponse::from_json(&body).map_err(rejected)?;
-    let accounts = Accounts::open(meter)?;
-    let record = answered_challenge(&accounts, response.challenge(), Purpose::AddPasskey)?;
+    let (response, accounts, record) = registration_answer(&mut req, meter, Purpose::AddPasskey)?;
     if record.user_id.as_deref() != Some(&principal.user_id) {
         return Err(ApiError::passkey_rejected(
             "This passkey request was for another account.",

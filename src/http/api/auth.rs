@@ -126,7 +126,7 @@ pub fn creation_response(
 
 /// Consumes the challenge a response answers: it must exist, be for `purpose`, and not
 /// have expired. A second answer to the same challenge finds nothing.
-pub fn answered_challenge(
+fn answered_challenge(
     accounts: &Accounts,
     challenge: &[u8],
     purpose: Purpose,
@@ -139,6 +139,20 @@ pub fn answered_challenge(
         return Err(rejected(WebAuthnError::ExpiredChallenge));
     }
     Ok(record)
+}
+
+/// The passkey registration a request's body carries, and the challenge it answers
+/// (consumed: see `answered_challenge`).
+pub fn registration_answer<'m>(
+    req: &mut Request,
+    meter: &'m KvMeter,
+    purpose: Purpose,
+) -> Result<(RegistrationResponse, Accounts<'m>, Challenge), ApiError> {
+    let body = read_body(req)?;
+    let response = RegistrationResponse::from_json(&body).map_err(rejected)?;
+    let accounts = Accounts::open(meter)?;
+    let record = answered_challenge(&accounts, response.challenge(), purpose)?;
+    Ok((response, accounts, record))
 }
 
 /// Stores a challenge for `purpose` and returns it with the options' timeout.
@@ -175,8 +189,8 @@ fn register_options(
     config: &Config,
     meter: &KvMeter,
 ) -> Result<Response, ApiError> {
-    let name = name_in_body(&mut req)?;
     let accounts = Accounts::open(meter)?;
+    let name = name_in_body(&mut req)?;
     if accounts.name_taken(&name)? {
         return Err(ApiError::conflict(format!(
             "The name {name} is taken: please choose another."
@@ -199,10 +213,7 @@ fn register_verify(
     config: &Config,
     meter: &KvMeter,
 ) -> Result<Response, ApiError> {
-    let body = read_body(&mut req)?;
-    let response = RegistrationResponse::from_json(&body).map_err(rejected)?;
-    let accounts = Accounts::open(meter)?;
-    let record = answered_challenge(&accounts, response.challenge(), Purpose::Register)?;
+    let (response, accounts, record) = registration_answer(&mut req, meter, Purpose::Register)?;
     let (Some(user_id), Some(name)) = (record.user_id, record.name) else {
         return Err(ApiError::passkey_rejected(
             "This sign-up request is incomplete.",

@@ -18,7 +18,6 @@ use fastly::{Request, Response};
 use serde::Deserialize;
 use serde_json::json;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use super::{json_response, publish_new};
 use crate::auth;
@@ -30,7 +29,9 @@ use crate::http::send;
 use crate::http::throttle::{identity, throttle};
 use crate::live::event::Event;
 use crate::model::filter::mask;
-use crate::model::{ID_MAX, Message, MessageId, Nickname, RoomId, parse_id, parse_text};
+use crate::model::{
+    ID_MAX, Message, MessageId, Nickname, RoomId, parse_date, parse_id, parse_text,
+};
 use crate::store::{Applied, Change, Refusal, Rooms};
 use crate::timing::KvMeter;
 
@@ -89,8 +90,7 @@ pub fn serve_message(req: Request, raw_room: &str, raw_id: &str, config: &Config
         Method::GET | Method::HEAD => {
             return send(read(&req, raw_room, raw_id, config, meter), meter);
         }
-        Method::DELETE => delete(&req, raw_room, raw_id, config, meter),
-        Method::PATCH => edit(req, raw_room, raw_id, config, meter),
+        Method::DELETE | Method::PATCH => change(req, raw_room, raw_id, config, meter),
         _ => Err(ApiError::method_not_allowed("GET, DELETE, PATCH")),
     };
     if let Err(e) = answer {
@@ -132,38 +132,8 @@ fn not_found(refusal: Refusal<ApiError>) -> ApiError {
     }
 }
 
-fn delete(
-    req: &Request,
-    raw_room: &str,
-    raw_id: &str,
-    config: &Config,
-    meter: &KvMeter,
-) -> Result<(), ApiError> {
-    let (room, id) = target(raw_room, raw_id)?;
-    let moderator = Moderator::identify(req, config, meter)?;
-    let rooms = Rooms::open(meter, config.retention())?;
-    let applied = rooms
-        .delete(&room, id, |message| {
-            if moderator.is_admin() || moderator.wrote(message) {
-                Ok(())
-            } else {
-                Err(ApiError::forbidden(
-                    "Only its author or an admin can delete a message.",
-                ))
-            }
-        })?
-        .map_err(not_found)?;
-    let body = json!({ "deleted": id, "last-event-id": applied.event_id.to_string() });
-    announce(config, &rooms, &room, &applied, json_response(&body), meter);
-    Ok(())
-}
-
-#[derive(Deserialize)]
-struct EditBody {
-    text: Option<String>,
-}
-
-fn edit(
+/// A delete or an edit of one message: which one, who asks, then that change's rule.
+fn change(
     mut req: Request,
     raw_room: &str,
     raw_id: &str,
@@ -172,36 +142,86 @@ fn edit(
 ) -> Result<(), ApiError> {
     let (room, id) = target(raw_room, raw_id)?;
     let moderator = Moderator::identify(&req, config, meter)?;
-    let body: EditBody = read_json(&mut req)?;
-    let text = mask(&parse_text(body.text.as_deref())?, &config.blocked_words());
+    let edit_text = match *req.get_method() {
+        Method::PATCH => Some(edit_text(&mut req, config)?),
+        _ => None,
+    };
+    let rooms = Rooms::open(meter, config.retention())?;
+    let (applied, body) = match edit_text {
+        Some(text) => {
+            let applied = edit(&rooms, &room, id, &moderator, text, config)?;
+            let body = json_response(&applied.changed[0]);
+            (applied, body)
+        }
+        None => {
+            let applied = delete(&rooms, &room, id, &moderator)?;
+            let last = applied.event_id.to_string();
+            (
+                applied,
+                json_response(&json!({ "deleted": id, "last-event-id": last })),
+            )
+        }
+    };
+    announce(config, &rooms, &room, &applied, body, meter);
+    Ok(())
+}
+
+fn delete(
+    rooms: &Rooms,
+    room: &RoomId,
+    id: MessageId,
+    moderator: &Moderator,
+) -> Result<Applied, ApiError> {
+    let applied = rooms.delete(room, id, |message| {
+        if moderator.is_admin() || moderator.wrote(message) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "Only its author or an admin can delete a message.",
+            ))
+        }
+    })?;
+    applied.map_err(not_found)
+}
+
+#[derive(Deserialize)]
+struct EditBody {
+    text: Option<String>,
+}
+
+/// An edit's new text, held to a new message's rules and the word filter.
+fn edit_text(req: &mut Request, config: &Config) -> Result<String, ApiError> {
+    let body: EditBody = read_json(req)?;
+    Ok(mask(
+        &parse_text(body.text.as_deref())?,
+        &config.blocked_words(),
+    ))
+}
+
+fn edit(
+    rooms: &Rooms,
+    room: &RoomId,
+    id: MessageId,
+    moderator: &Moderator,
+    text: String,
+    config: &Config,
+) -> Result<Applied, ApiError> {
     let now = OffsetDateTime::now_utc();
     let window = config.edit_window();
-    let rooms = Rooms::open(meter, config.retention())?;
-    let applied = rooms
-        .edit(&room, id, text, now, |message| {
-            if !moderator.wrote(message) {
-                return Err(ApiError::forbidden("Only its author can edit a message."));
-            }
-            let posted = OffsetDateTime::parse(&message.date, &Rfc3339).unwrap_or(now);
-            if now - posted > window {
-                return Err(ApiError::forbidden(format!(
-                    "Messages can be edited for {} after posting; this one is older.",
-                    span(window)
-                )));
-            }
-            Ok(())
-        })?
-        .map_err(not_found)?;
-    let edited = applied.changed[0].clone();
-    announce(
-        config,
-        &rooms,
-        &room,
-        &applied,
-        json_response(&edited),
-        meter,
-    );
-    Ok(())
+    let applied = rooms.edit(room, id, text, now, |message| {
+        if !moderator.wrote(message) {
+            return Err(ApiError::forbidden("Only its author can edit a message."));
+        }
+        let posted = parse_date(&message.date).unwrap_or(now);
+        if now - posted > window {
+            return Err(ApiError::forbidden(format!(
+                "Messages can be edited for {} after posting; this one is older.",
+                span(window)
+            )));
+        }
+        Ok(())
+    })?;
+    applied.map_err(not_found)
 }
 
 /// `DELETE /rooms/{room}/messages/[?from=<name>]`: an admin removes every message, or

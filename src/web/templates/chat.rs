@@ -3,11 +3,10 @@
 use std::fmt::Write as _;
 
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use super::{FOOT, head};
 use crate::live::presence::HEARTBEAT_SECS;
-use crate::model::{FROM_MAX, Message, MessageId, RoomId, TEXT_MAX};
+use crate::model::{FROM_MAX, Message, MessageId, RoomId, TEXT_MAX, parse_date};
 use crate::web::text::{ago, escape, full_date, link_spans};
 use crate::web::{HISTORY, assets};
 
@@ -150,7 +149,7 @@ pub fn chat_page(
 /// One message, as `messageElement` in static/lib.js builds it.
 fn message_html(out: &mut String, m: &Message, me: Option<&str>, now: OffsetDateTime) {
     let own = me == Some(m.from.as_str());
-    let date = OffsetDateTime::parse(&m.date, &Rfc3339).ok();
+    let date = parse_date(&m.date);
     let _ = write!(
         out,
         "<li class=\"msg{own}\" data-id=\"{id}\" data-from=\"{from}\"><div class=\"meta\">\
@@ -163,8 +162,7 @@ fn message_html(out: &mut String, m: &Message, me: Option<&str>, now: OffsetDate
         ago = escape(&date.map_or_else(|| m.date.clone(), |d| ago(d, now))),
     );
     if let Some(edited) = &m.edited {
-        let when =
-            OffsetDateTime::parse(edited, &Rfc3339).map_or_else(|_| edited.clone(), full_date);
+        let when = parse_date(edited).map_or_else(|| edited.clone(), full_date);
         let _ = write!(
             out,
             " <span class=\"edited\" title=\"Edited {}\">edited</span>",
