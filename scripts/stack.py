@@ -245,11 +245,17 @@ class Stack:
 
     # -------------------------------------------------------------- internals
 
+    def _write_routes(self, port):
+        # Every host (`*`) as well as the id that Viceroy's handoff names (Pushpin-Route:
+        # self): Pushpin can look up a request it retries (a held long-poll's recovery) by
+        # host alone, and 1.36's proxy aborts (`!route.isNull()`) when that finds none.
+        (self.dir / "routes").write_text(f"*,id=self 127.0.0.1:{port},over_http\n")
+
     def _write_files(self):
         manifest = local_manifest(self.port, self.publish_url, self.config)
         iss, key = grip_signing(manifest)
         (self.dir / "fastly.toml").write_text(dump_toml(manifest))
-        (self.dir / "routes").write_text(f"id=self 127.0.0.1:{self.port},over_http\n")
+        self._write_routes(self.port)
         (self.dir / "run").mkdir()
         (self.dir / "pushpin-logs").mkdir()
         # Pushpin 1.36 layout: ipc between its parts (nothing extra on TCP), zurl moved off

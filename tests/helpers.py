@@ -80,6 +80,12 @@ def post_json(url, path, obj, **kw):
     return request(url, "POST", path, body, {"Content-Type": "application/json"}, **kw)
 
 
+def publish_to_pushpin(stack, item):
+    """Publishes one GRIP item straight to the stack's Pushpin, as the service would."""
+    r = post_json(f"http://127.0.0.1:{stack.publish_port}", "/publish/", {"items": [item]})
+    assert r.status == 200, r
+
+
 def post_ok(url, room, sender, text, kind="form"):
     """Posts a message (as a form, or kind="json") that must be accepted: 200 with JSON.
     Returns the stored message."""

@@ -14,11 +14,10 @@ import json
 import re
 import threading
 import time
-import urllib.request
 
 import pytest
 
-from helpers import SSEClient, get
+from helpers import SSEClient, get, publish_to_pushpin
 from moderation_helpers import (admin, admin_key_holder, ann, clear, delete, edit,  # noqa: F401
                                 events_path, frames, history, passkey_stack, post, subscribe, texts)
 from stack import free_port
@@ -153,10 +152,7 @@ def publish(stack, room, event, id_, data):
     content = f"event: {event}\nid: {id_}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
     item = {"channel": f"room-{room}", "id": str(id_), "prev-id": str(id_ - 1),
             "formats": {"http-stream": {"content": content}}}
-    req = urllib.request.Request(stack.pushpin_publish_url, data=json.dumps({"items": [item]}).encode(),
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=5) as r:
-        assert r.status == 200
+    publish_to_pushpin(stack, item)
 
 
 def test_a_lost_publish_is_recovered_through_prev_id_across_a_delete(make_stack, room):

@@ -71,7 +71,7 @@ class PushpinOnly(stackmod.Stack):
 
     def _write_files(self):
         super()._write_files()
-        (self.dir / "routes").write_text(f"id=self 127.0.0.1:{self.grip_port},over_http\n")
+        self._write_routes(self.grip_port)
 
     def _start_service(self):
         pass
