@@ -19,12 +19,13 @@
 //! local manifest leaves them unset so test traffic from one address is not throttled,
 //! and the tests set small ones where they test the limits.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use fastly::cache::core::{self, CacheKey, Transaction};
 use fastly::erl::{ERL, Penaltybox, RateCounter, RateWindow};
 
+use crate::cache;
 use crate::config::Rate;
 
 /// How long a client over the flood guard is refused (ERL's shortest penalty).
@@ -108,25 +109,14 @@ fn claim(key: &str, keep: Duration) -> Claim {
 
 /// How many tickets of the window are known to be taken (a hint: maybe fewer).
 fn taken(prefix: &str) -> u32 {
-    let Ok(Some(found)) = core::lookup(CacheKey::from(format!("{prefix}:n"))).execute() else {
-        return 0;
-    };
-    let mut text = String::new();
-    match found
-        .to_stream()
-        .map(|mut body| body.read_to_string(&mut text))
-    {
-        Ok(Ok(_)) => text.trim().parse().unwrap_or(0),
-        _ => 0,
-    }
+    cache::read_number(&format!("{prefix}:n"))
+        .and_then(|n| u32::try_from(n).ok())
+        .unwrap_or(0)
 }
 
 fn remember_taken(prefix: &str, ticket: u32, keep: Duration) {
-    let key = CacheKey::from(format!("{prefix}:n"));
-    if let Ok(mut body) = core::insert(key, keep).execute() {
-        let _ = body.write_all(ticket.to_string().as_bytes());
-        let _ = body.finish();
-    }
+    // A lost hint only costs the next request a few more ticket lookups.
+    let _ = cache::write(&format!("{prefix}:n"), keep, ticket.to_string().as_bytes());
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! timing}.
 
 mod auth;
+mod cache;
 mod config;
 mod headers;
 mod http;

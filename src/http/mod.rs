@@ -38,14 +38,15 @@ pub fn serve(req: Request) {
     let route = Route::parse(&path);
     // A socket's handshake is checked by its handler, as a write (api::ws); Fanout's
     // call-backs for it carry the handshake's Origin but reach us at Fanout's host.
-    if !matches!(route, Route::Ws(_)) && is_cross_site(&req, &config, req.get_method()) {
+    let socket = matches!(route, Route::Ws(_));
+    if !socket && is_cross_site(&req, &config, req.get_method()) {
         let refused = ApiError::forbidden("Cross-site requests cannot change anything here.");
         return send(Err(refused), &meter);
     }
     // Fanout's socket call-backs are POSTs from Fanout's address, not the client's; the
     // messages they carry pass the post limits like any post (api::ws).
     if !req.get_method().is_safe()
-        && !matches!(route, Route::Ws(_))
+        && !socket
         && let Err(flooding) = throttle::flood_guard(&req, &config)
     {
         return send(Err(flooding), &meter);

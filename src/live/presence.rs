@@ -32,15 +32,14 @@
 //! their own view and expire names themselves.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use fastly::cache::core::{self, CacheKey};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::publish::Item;
 use super::{poll, ws};
+use crate::cache;
 use crate::model::RoomId;
 
 /// How often a page says it is still here.
@@ -135,27 +134,13 @@ fn now() -> u64 {
         .as_secs()
 }
 
-fn roster_key(room: &RoomId) -> CacheKey {
-    CacheKey::from(format!("edge-chat:presence:{room}"))
+fn roster_key(room: &RoomId) -> String {
+    format!("edge-chat:presence:{room}")
 }
 
-fn read(key: CacheKey) -> Option<Vec<u8>> {
-    let found = core::lookup(key).execute().ok()??;
-    let mut bytes = Vec::new();
-    found.to_stream().ok()?.read_to_end(&mut bytes).ok()?;
-    Some(bytes)
-}
-
-fn write(key: CacheKey, ttl: Duration, bytes: &[u8]) {
-    let written = core::insert(key, ttl)
-        .execute()
-        .map_err(|e| e.to_string())
-        .and_then(|mut body| {
-            body.write_all(bytes)
-                .and_then(|()| body.finish())
-                .map_err(|e| e.to_string())
-        });
-    if let Err(e) = written {
+/// Stores a roster or typing mark; losing one only drops a name until the next beat.
+fn remember(key: &str, ttl: Duration, bytes: &[u8]) {
+    if let Err(e) = cache::write(key, ttl, bytes) {
         log::warn!("presence not recorded: {e}");
     }
 }
@@ -163,12 +148,12 @@ fn write(key: CacheKey, ttl: Duration, bytes: &[u8]) {
 /// Records a heartbeat (or a leave) of `name` in this POP's roster. Returns who is here
 /// now and the item to publish, if the change is worth publishing.
 pub fn heartbeat(room: &RoomId, name: &str, leaving: bool) -> (Vec<String>, Option<Item>) {
-    let mut roster: Roster = read(roster_key(room))
+    let mut roster: Roster = cache::read(&roster_key(room))
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
         .unwrap_or_default();
     let change = roster.apply(name, leaving, now());
     let bytes = serde_json::to_vec(&roster).expect("a roster always serializes");
-    write(roster_key(room), Duration::from_secs(EXPIRE_SECS), &bytes);
+    remember(&roster_key(room), Duration::from_secs(EXPIRE_SECS), &bytes);
     let here = roster.names();
     let item = change.map(|c| item(room, presence_frame(room, c, name, &here)));
     (here, item)
@@ -177,11 +162,11 @@ pub fn heartbeat(room: &RoomId, name: &str, leaving: bool) -> (Vec<String>, Opti
 /// "`name` is typing", unless they were published as typing in this room less than
 /// [`TYPING_EVERY_SECS`] ago at this POP.
 pub fn typing(room: &RoomId, name: &str) -> Option<Item> {
-    let key = CacheKey::from(format!("edge-chat:typing:{room}:{name}"));
-    if read(key.clone()).is_some() {
+    let key = format!("edge-chat:typing:{room}:{name}");
+    if cache::read(&key).is_some() {
         return None;
     }
-    write(key, Duration::from_secs(TYPING_EVERY_SECS), b"1");
+    remember(&key, Duration::from_secs(TYPING_EVERY_SECS), b"1");
     Some(item(room, typing_frame(room, name)))
 }
 

@@ -14,11 +14,9 @@
 //! item (Fanout drops repeated ids) or a gap that prev-id recovery and resumes still
 //! fill. Nothing here affects what is stored.
 
-use std::io::{Read, Write};
 use std::time::Duration;
 
-use fastly::cache::core::{self, CacheKey};
-
+use crate::cache;
 use crate::model::{MessageId, RoomId};
 
 /// How long a POP remembers a gap: longer than any outage worth mending this way.
@@ -26,16 +24,13 @@ const REMEMBER: Duration = Duration::from_secs(600);
 /// Most messages republished by one post; a longer gap is left to recovery.
 pub const BACKFILL_MAX: u64 = 500;
 
-fn key(room: &RoomId) -> CacheKey {
-    CacheKey::from(format!("edge-chat:unpublished:{room}"))
+fn key(room: &RoomId) -> String {
+    format!("edge-chat:unpublished:{room}")
 }
 
 /// The first id of the room this POP failed to publish, if any.
 pub fn first(room: &RoomId) -> Option<MessageId> {
-    let found = core::lookup(key(room)).execute().ok()??;
-    let mut text = String::new();
-    found.to_stream().ok()?.read_to_string(&mut text).ok()?;
-    text.trim().parse().ok().filter(|&id| id > 0)
+    cache::read_number(&key(room)).filter(|&id| id > 0)
 }
 
 /// Records that publishing from `id` on failed (keeping an earlier gap if there is one).
@@ -53,15 +48,7 @@ pub fn forget(room: &RoomId, from: MessageId) {
 }
 
 fn store(room: &RoomId, id: MessageId) {
-    let written = core::insert(key(room), REMEMBER)
-        .execute()
-        .map_err(|e| e.to_string())
-        .and_then(|mut body| {
-            body.write_all(id.to_string().as_bytes())
-                .and_then(|()| body.finish())
-                .map_err(|e| e.to_string())
-        });
-    if let Err(e) = written {
+    if let Err(e) = cache::write(&key(room), REMEMBER, id.to_string().as_bytes()) {
         log::warn!("room {room}: publish gap not recorded: {e}");
     }
 }
