@@ -80,6 +80,17 @@ pub fn publish_new(
     }
 }
 
+/// Publishes ephemeral `items` (presence, typing) around `respond`, as `publish_new` does
+/// entries: the client has its answer before the publish API is waited on. A failure is
+/// only logged: nothing stored depends on it.
+pub fn publish_ephemeral(config: &Config, what: String, items: &[Item], respond: impl FnOnce()) {
+    let publishing = (!items.is_empty()).then(|| Publish::start(config, what, items));
+    respond();
+    if let Some(publishing) = publishing {
+        publishing.finish();
+    }
+}
+
 /// A JSON body that must never be cached (it changes with every post).
 fn json_response(value: &impl Serialize) -> Result<Response, ApiError> {
     Ok(Response::new()

@@ -9,8 +9,8 @@ use fastly::Request;
 use fastly::http::{Method, header};
 use serde_json::json;
 
-use super::json_response;
 use super::messages::{author, body_fields};
+use super::{json_response, publish_ephemeral};
 use crate::config::Config;
 use crate::headers::HeaderText;
 use crate::http::access::require_caller;
@@ -18,7 +18,7 @@ use crate::http::body::read_body;
 use crate::http::error::ApiError;
 use crate::http::send;
 use crate::live::presence;
-use crate::live::publish::{Item, Publish};
+use crate::live::publish::Item;
 use crate::model::RoomId;
 use crate::timing::KvMeter;
 
@@ -49,20 +49,8 @@ pub fn serve(mut req: Request, raw_room: &str, config: &Config, meter: &KvMeter)
             return send(Err(refused), meter);
         }
     };
-    answer_then_publish(&room, item, config, meter, json!({ "here": here }));
-}
-
-/// Answers the client, then publishes (ephemeral: a failed publish is only logged).
-pub fn answer_then_publish(
-    room: &RoomId,
-    item: Option<Item>,
-    config: &Config,
-    meter: &KvMeter,
-    answer: serde_json::Value,
-) {
-    let publishing = item.map(|item| Publish::start(config, format!("{room}/presence"), &[item]));
-    send(json_response(&answer), meter);
-    if let Some(publishing) = publishing {
-        publishing.finish();
-    }
+    let items: Vec<Item> = item.into_iter().collect();
+    publish_ephemeral(config, format!("{room}/presence"), &items, || {
+        send(json_response(&json!({ "here": here })), meter);
+    });
 }

@@ -35,6 +35,7 @@ use fastly::{Request, Response};
 
 use super::events::verified_callback;
 use super::messages::{author, store_and_publish};
+use super::publish_ephemeral;
 use crate::config::Config;
 use crate::headers::HeaderText;
 use crate::http::access::{Caller, require_caller};
@@ -44,7 +45,7 @@ use crate::http::throttle::{identity, throttle};
 use crate::http::{is_cross_site, send};
 use crate::live::backlog::{Then, catch_up};
 use crate::live::grip::channel;
-use crate::live::publish::{Item, Publish};
+use crate::live::publish::Item;
 use crate::live::resume::{Resume, ResumeInputs, resume_point};
 use crate::live::ws::{
     self, CLOSE_POLICY, CLOSE_UNSUPPORTED, ClientFrame, WsEvent, error_frame, from_sse,
@@ -122,12 +123,10 @@ fn socket_events(mut req: Request, room: &RoomId, config: &Config, meter: &KvMet
         Ok(resp)
     });
     // Typing goes out after the answer, as the presence API does it.
-    let publishing = (answer.is_ok() && !socket.publish.is_empty())
-        .then(|| Publish::start(config, format!("{room}/socket"), &socket.publish));
-    send(answer, meter);
-    if let Some(publishing) = publishing {
-        publishing.finish();
-    }
+    let typing: &[Item] = if answer.is_ok() { &socket.publish } else { &[] };
+    publish_ephemeral(config, format!("{room}/socket"), typing, || {
+        send(answer, meter)
+    });
 }
 
 fn read_events(req: &mut Request) -> Result<Vec<WsEvent>, ApiError> {
