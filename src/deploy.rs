@@ -53,21 +53,23 @@ impl Problem {
             "backend self" if value.is_empty() => "The service has no backend called self, \
                  so Fanout cannot call it back and no live update can work: create it with \
                  this service's own domain (fastly backend create --name self --address \
-                 <domain> --port 443 --override-host <domain> --use-ssl --version latest \
-                 --autoclone)."
+                 <domain> --port 443 --override-host <domain> --use-ssl --version active \
+                 --autoclone, then fastly service-version activate --version latest)."
                 .to_owned(),
             "backend self" => format!(
                 "Backend self points at {value:?}, a placeholder, so Fanout cannot call this \
                  service back and no live update can work: point it at this service's own \
-                 domain (fastly backend update --name self --address <domain> \
-                 --override-host <domain> --version latest --autoclone)."
+                 domain (fastly backend update --name self --version active --autoclone \
+                 --address <domain> --override-host <domain> --ssl-cert-hostname <domain> \
+                 --ssl-sni-hostname <domain>, then fastly service-version activate --version \
+                 latest)."
             ),
             setting => format!(
                 "Config Store edge_chat_config: {setting} is still the placeholder \
                  {value:?}, so passkeys and cross-site checks cannot work: set it to this \
                  service's domain (fastly config-store-entry update --store-id <id> --key \
-                 {setting} --value <value>) or delete it to use the domain each request \
-                 comes to."
+                 {setting} --value <value>), or delete it (fastly config-store-entry delete) \
+                 to use the domain each request comes to."
             ),
         }
     }

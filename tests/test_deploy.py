@@ -63,7 +63,7 @@ def refused(stack, names, room):
     assert body["error"] == "unavailable", body
     for name in names:
         assert name.lower() in body["message"].lower(), (name, body)
-    assert r.headers.get("Retry-After"), r
+    assert r.headers.get("Retry-After") == "60", r
 
     page = get(stack.url, "/", headers=HTML)
     assert page.status == 503, page

@@ -56,7 +56,7 @@ pub fn refusal(req: &Request, route: &Route, config: &Config) -> Option<Response
     for sentence in &sentences {
         log::error!("deployment misconfigured: {sentence}");
     }
-    let resp = if wants_page(req, route) {
+    let mut resp = if wants_page(req, route) {
         web::misconfigured(&sentences, config)
     } else {
         ApiError::unavailable(format!(
@@ -65,7 +65,8 @@ pub fn refusal(req: &Request, route: &Route, config: &Config) -> Option<Response
         ))
         .into_response()
     };
-    Some(resp.with_header(header::RETRY_AFTER, RETRY_AFTER_SECS))
+    resp.set_header(header::RETRY_AFTER, RETRY_AFTER_SECS);
+    Some(resp)
 }
 
 /// Page-shaped paths get the page; anything else only a client that reads HTML.
