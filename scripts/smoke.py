@@ -2,10 +2,11 @@
 """A short end-to-end check of a running edge-chat: a real deployment after
 `fastly compute deploy`, or the local stack (scripts/test runs it there, so it stays true).
 
-Each check uses rooms of its own (`smoke-<random>`), so it can run against a live service,
-and has its own timeout, so the whole run is bounded (at most checks x --timeout seconds;
-a healthy service takes a few seconds). It prints one table (check, ok/FAIL, the response
-or observation that showed it) and exits 1 if any check failed.
+Each check uses rooms of its own (`smoke-<random>`), so it can run against a live service.
+Every wait is bounded by --timeout and a check is cut off after CHECK_WAITS of them, so a
+run is bounded (7 checks x 3 x 10 s at worst; a healthy service takes about a second). It
+prints one table (check, ok/FAIL, the response or observation that showed it) and exits 1
+if any check failed.
 
 Identity: in passkey mode an API key (`--api-key`, or EDGE_CHAT_API_KEY) is sent as
 `Authorization: Bearer` (create one at /account); in open mode none is needed and posts
@@ -13,231 +14,28 @@ carry a `from` nickname. Requests carry no Origin or Sec-Fetch-Site header, whic
 cross-site check lets through (and bearer requests are exempt anyway).
 
 Standard library only (http.client, ssl) plus the `websockets` package: run it with
-.tools/venv/bin/python (scripts/smoke does).
+.tools/venv/bin/python (scripts/smoke does). The clients are scripts/smoke.d/smoke_wire.py.
 """
 
 import argparse
-import http.client
-import json
 import os
-import ssl
 import sys
 import threading
 import time
 import urllib.parse
-import uuid
+from pathlib import Path
 
-from websockets.sync.client import connect as ws_connect
+sys.path.insert(0, str(Path(__file__).resolve().parent / "smoke.d"))
+
+from smoke_wire import CheckFailed, Service, brief, data, expect, room_name  # noqa: E402
 
 DEFAULT_TIMEOUT = 10.0
 # How long a long-poll is held before the post that should answer it: long enough for the
 # request to reach Fanout first, short enough to keep the run quick (if the post wins the
 # race, the poll is answered at once with it, which is just as correct).
 POLL_HEAD_START = 0.5
-OBSERVATION_MAX = 110
-
-
-class CheckFailed(Exception):
-    pass
-
-
-class Service:
-    """The service under test: its base URL, identity and timeout."""
-
-    def __init__(self, base, api_key, timeout):
-        url = urllib.parse.urlsplit(base)
-        if url.scheme not in ("http", "https") or not url.hostname:
-            raise SystemExit(f"smoke: {base!r} is not an http(s) URL")
-        self.scheme, self.host, self.port = url.scheme, url.hostname, url.port
-        self.base = f"{url.scheme}://{url.netloc}"
-        self.api_key = api_key
-        self.timeout = timeout
-        self.nick = f"smoke-{uuid.uuid4().hex[:6]}"
-
-    def connection(self):
-        if self.scheme == "https":
-            return http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout,
-                                               context=ssl.create_default_context())
-        return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-
-    def headers(self, extra=None):
-        sent = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-        sent.update(extra or {})
-        return sent
-
-    def request(self, method, path, body=None, headers=None):
-        """(status, parsed JSON or text) of one request on a fresh connection."""
-        conn = self.connection()
-        try:
-            conn.request(method, path, body=body, headers=self.headers(headers))
-            resp = conn.getresponse()
-            raw = resp.read()
-        finally:
-            conn.close()
-        try:
-            return resp.status, json.loads(raw)
-        except ValueError:
-            return resp.status, raw.decode("utf-8", "replace")
-
-    def post(self, room, text):
-        """Posts a message; returns it as stored (its id, its from)."""
-        fields = {"text": text} if self.api_key else {"from": self.nick, "text": text}
-        status, body = self.request("POST", f"/rooms/{room}/messages/",
-                                    urllib.parse.urlencode(fields),
-                                    {"Content-Type": "application/x-www-form-urlencoded"})
-        expect(status == 200 and isinstance(body, dict) and "id" in body,
-               f"POST /rooms/{room}/messages/ -> {status} {brief(body)}")
-        return body
-
-    def stream(self, path, last_event_id=None):
-        extra = {"Accept": "text/event-stream"}
-        if last_event_id is not None:
-            extra["Last-Event-ID"] = last_event_id
-        return Stream(self, path, extra)
-
-    def socket(self, room):
-        scheme = "wss" if self.scheme == "https" else "ws"
-        uri = f"{scheme}://{urllib.parse.urlsplit(self.base).netloc}/rooms/{room}/ws"
-        return Socket(ws_connect(uri, additional_headers=self.headers(),
-                                 open_timeout=self.timeout, close_timeout=2), self.timeout)
-
-
-def expect(ok, observation):
-    if not ok:
-        raise CheckFailed(observation)
-
-
-def brief(value):
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    text = " ".join(text.split())
-    return text if len(text) <= OBSERVATION_MAX else text[:OBSERVATION_MAX - 1] + "…"
-
-
-def room_name():
-    return f"smoke-{uuid.uuid4().hex[:10]}"
-
-
-class Recorder:
-    """Frames a reader thread collects, and waiting for one that matches."""
-
-    def __init__(self, timeout):
-        self.timeout = timeout
-        self.frames = []
-        self.ended = None
-        self.cond = threading.Condition()
-
-    def add(self, frame):
-        with self.cond:
-            self.frames.append(frame)
-            self.cond.notify_all()
-
-    def end(self, why):
-        with self.cond:
-            self.ended = why
-            self.cond.notify_all()
-
-    def wait(self, predicate, what):
-        with self.cond:
-            self.cond.wait_for(lambda: any(map(predicate, self.frames)) or self.ended,
-                               self.timeout)
-            found = [f for f in self.frames if predicate(f)]
-            if found:
-                return found[0]
-            why = f"ended ({self.ended})" if self.ended else f"nothing in {self.timeout:g} s"
-            raise CheckFailed(f"{what}: {why}; got {brief(self.frames[-4:])}")
-
-
-class Stream(Recorder):
-    """An SSE stream read in a thread: frames are dicts {event, id, data}."""
-
-    def __init__(self, service, path, headers):
-        super().__init__(service.timeout)
-        self.conn = service.connection()
-        self.conn.request("GET", path, headers=service.headers(headers))
-        self.sock = self.conn.sock
-        resp = self.conn.getresponse()
-        if resp.status != 200:
-            body = resp.read()
-            self.conn.close()
-            raise CheckFailed(f"GET {path} -> {resp.status} {brief(body.decode('utf-8', 'replace'))}")
-        # A timeout mid-chunk would break http.client's decoding: block, and let close()
-        # end the read by shutting the socket down.
-        self.sock.settimeout(None)
-        threading.Thread(target=self._read, args=(resp,), daemon=True).start()
-
-    def _read(self, resp):
-        frame, data = {}, []
-        try:
-            while line := resp.readline():
-                line = line.decode("utf-8").rstrip("\r\n")
-                if not line:
-                    if frame or data:
-                        frame.setdefault("event", "message")
-                        frame["data"] = "\n".join(data)
-                        self.add(frame)
-                    frame, data = {}, []
-                elif not line.startswith(":"):
-                    field, _, value = line.partition(":")
-                    value = value[1:] if value.startswith(" ") else value
-                    if field == "data":
-                        data.append(value)
-                    elif field in ("event", "id"):
-                        frame[field] = value
-            self.end("the server closed it")
-        except Exception as e:  # noqa: BLE001 - shows in the table as why it ended
-            self.end(repr(e))
-
-    def event(self, name, predicate=lambda f: True, what=None):
-        return self.wait(lambda f: f["event"] == name and predicate(f), what or f"event {name}")
-
-    def close(self):
-        try:
-            self.sock.shutdown(2)
-        except OSError:
-            pass
-        self.conn.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-
-class Socket(Recorder):
-    """A WebSocket whose JSON frames a thread collects."""
-
-    def __init__(self, ws, timeout):
-        super().__init__(timeout)
-        self.ws = ws
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        try:
-            for message in self.ws:
-                try:
-                    self.add(json.loads(message))
-                except ValueError:
-                    self.add({"event": "not-json", "data": message})
-            self.end(f"closed {self.ws.close_code} {self.ws.close_reason!r}")
-        except Exception as e:  # noqa: BLE001
-            self.end(repr(e))
-
-    def send(self, frame):
-        self.ws.send(json.dumps(frame))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.ws.close()
-
-
-def data(frame):
-    try:
-        return json.loads(frame["data"]) if isinstance(frame["data"], str) else frame["data"]
-    except ValueError:
-        return {}
+# Waits a check may spend before it is cut off (the longest makes three in a row).
+CHECK_WAITS = 3
 
 
 # ------------------------------------------------------------------ checks
@@ -386,9 +184,8 @@ def run_check(fn, svc):
 
     thread = threading.Thread(target=body, daemon=True)
     thread.start()
-    # Each wait inside a check is bounded by the timeout; a check makes a few in a row.
-    thread.join(svc.timeout * 3)
-    return result.get("ok", (False, f"no result within {svc.timeout * 3:g} s"))
+    thread.join(svc.timeout * CHECK_WAITS)
+    return result.get("ok", (False, f"no result within {svc.timeout * CHECK_WAITS:g} s"))
 
 
 def table(rows):
