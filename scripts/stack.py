@@ -106,12 +106,14 @@ def _absolutize_files(node, base):
             _absolutize_files(x, base)
 
 
-def local_manifest(port, publish_url, config=None, manifest=MANIFEST):
-    """The repo's fastly.toml, pointed at this stack."""
+def local_manifest(port, publish_url, config=None, manifest=MANIFEST, backends=None):
+    """The repo's fastly.toml, pointed at this stack (backends: {name: url} overrides)."""
     data = tomllib.loads(Path(manifest).read_text())
     local = data["local_server"]
     local["backends"]["self"]["url"] = f"http://127.0.0.1:{port}/"
     local["backends"]["publisher"]["url"] = publish_url
+    for name, url in (backends or {}).items():
+        local["backends"][name]["url"] = url
     contents = local["config_stores"][CONFIG_STORE]["contents"]
     if "publish_url" in contents:
         # Only its path reaches Pushpin (Viceroy swaps in the backend's host), but a
@@ -154,7 +156,10 @@ class Stack:
 
     publish_url overrides where the service publishes (e.g. a dead port for outage tests);
     by default it is this stack's Pushpin publish endpoint. config overrides values in the
-    edge_chat_config config store (e.g. {"keep_alive_secs": "2"}).
+    edge_chat_config config store (e.g. {"keep_alive_secs": "2"}). backends overrides local
+    backends' URLs (e.g. {"self": "http://replace-with-your-domain.edgecompute.app/"}: locally
+    Pushpin's routes, not backend self, carry the call-backs, so only the service's own
+    deployment check sees it).
 
     message_rate (deliveries/s) turns on Pushpin's publish shaper. Off by default: with it,
     Pushpin holds every delivery published less than ~25 ms after the previous one until
@@ -162,13 +167,14 @@ class Stack:
     and starve live delivery. The bench sets it only to report both."""
 
     def __init__(self, wasm, port=None, pushpin_port=None, publish_port=None, config=None,
-                 publish_url=None, message_rate=None, keep_dir=False):
+                 publish_url=None, message_rate=None, keep_dir=False, backends=None):
         self.wasm = Path(wasm).resolve()
         auto = iter(free_ports(3))
         self.port = port or next(auto)
         self.pushpin_port = pushpin_port or next(auto)
         self.publish_port = publish_port or next(auto)
         self.config = dict(config or {})
+        self.backends = dict(backends or {})
         self.publish_url = publish_url or f"http://127.0.0.1:{self.publish_port}/"
         self.message_rate = message_rate
         self.keep_dir = keep_dir or bool(os.environ.get("EDGE_CHAT_KEEP_STACK"))
@@ -252,7 +258,8 @@ class Stack:
         (self.dir / "routes").write_text(f"*,id=self 127.0.0.1:{port},over_http\n")
 
     def _write_files(self):
-        manifest = local_manifest(self.port, self.publish_url, self.config)
+        manifest = local_manifest(self.port, self.publish_url, self.config,
+                                  backends=self.backends)
         iss, key = grip_signing(manifest)
         (self.dir / "fastly.toml").write_text(dump_toml(manifest))
         self._write_routes(self.port)

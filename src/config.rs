@@ -172,6 +172,12 @@ impl Config {
             .unwrap_or_else(|| request_host.to_owned())
     }
 
+    /// `rp_id` as configured, `None` when unset: the deployment check (`deploy`) judges
+    /// the setting itself, not the request's host that stands in for it.
+    pub fn rp_id_setting(&self) -> Option<String> {
+        self.get("rp_id").map(|id| id.trim().to_owned())
+    }
+
     /// The name passkey managers show for this site (`rp_name`).
     pub fn rp_name(&self) -> String {
         self.get("rp_name")
@@ -192,8 +198,19 @@ impl Config {
 
     /// People who may delete anyone's messages and clear rooms (`admins`, a comma list of
     /// account names; passkey mode).
+    /// Exactly "example" is the Fastly CLI's default for an empty `[setup]` item, not a
+    /// name anyone chose: it is ignored (and logged), or whoever signs up as "example"
+    /// would moderate (`deploy`).
     pub fn admins(&self) -> Vec<String> {
-        list(self.get("admins"))
+        let admins = self.get("admins");
+        if admins.as_deref().is_some_and(crate::deploy::is_cli_default) {
+            log::error!(
+                "Config Store {CONFIG_STORE}: admins is the Fastly CLI's default {:?}, not a name: ignored (set it with fastly config-store-entry update)",
+                crate::deploy::CLI_DEFAULT
+            );
+            return Vec::new();
+        }
+        list(admins)
     }
 
     /// The bearer token that makes any request an admin's (secret `admin_key`, at least

@@ -6,11 +6,12 @@
 //! `auth` who may do what, `config` the settings.
 //!
 //! Imports only point down: main → http → {web, live, auth} → store → {model, config,
-//! timing}.
+//! timing}; config → deploy (placeholders a deployment left behind).
 
 mod auth;
 mod cache;
 mod config;
+mod deploy;
 mod headers;
 mod http;
 mod limits;

@@ -5,6 +5,7 @@
 //! * `error`: `ApiError`, the JSON error every failure becomes.
 //! * `body`: bounded bodies, forms and query numbers.
 //! * `client`: taking the client request without trusting its URL.
+//! * `deployment`: the 503 of a deployment left with placeholders (`deploy`).
 //!
 //! The config is opened once per request here and handed down.
 
@@ -12,6 +13,7 @@ mod access;
 pub mod api;
 mod body;
 pub mod client;
+mod deployment;
 pub mod error;
 #[cfg(test)]
 mod props;
@@ -36,6 +38,9 @@ pub fn serve(req: Request) {
     let config = Config::open();
     let path = req.get_path().to_owned();
     let route = Route::parse(&path);
+    if let Some(refused) = deployment::refusal(&req, &route, &config) {
+        return send(Ok(refused), &meter);
+    }
     // A socket's handshake is checked by its handler, as a write (api::ws); Fanout's
     // call-backs for it carry the handshake's Origin but reach us at Fanout's host.
     let socket = matches!(route, Route::Ws(_));

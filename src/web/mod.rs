@@ -24,7 +24,8 @@ use time::OffsetDateTime;
 
 use self::headers::{html_response, security_headers};
 use self::templates::{
-    JoinAs, Live, account_page, chat_page, join_page, message_page, not_found_page, sign_in_page,
+    JoinAs, Live, account_page, chat_page, join_page, message_page, misconfigured_page,
+    not_found_page, sign_in_page,
 };
 use crate::config::Config;
 use crate::model::{Nickname, RoomId};
@@ -163,6 +164,15 @@ pub fn not_found(path: &str, config: &Config) -> Response {
     html_response(
         StatusCode::NOT_FOUND,
         not_found_page(path),
+        &config.frame_ancestors(),
+    )
+}
+
+/// The 503 of a deployment left with placeholders (`http::deployment`): what to fix.
+pub fn misconfigured(problems: &[String], config: &Config) -> Response {
+    html_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        misconfigured_page(problems),
         &config.frame_ancestors(),
     )
 }

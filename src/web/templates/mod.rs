@@ -101,6 +101,22 @@ pub fn message_page(title: &str, text: &str) -> String {
     out
 }
 
+/// A deployment that cannot work yet: each setting to fix, for its operator.
+pub fn misconfigured_page(problems: &[String]) -> String {
+    let mut out = head("Not configured yet · edge-chat", "card-page", None);
+    out.push_str(
+        "<main class=\"card\">\n<h1>This chat is not configured yet</h1>\n\
+         <p>The service was deployed with placeholder settings, so it cannot work. \
+         Whoever runs it must fix:</p>\n<ul>\n",
+    );
+    for problem in problems {
+        let _ = writeln!(out, "<li>{}</li>", escape(problem));
+    }
+    out.push_str("</ul>\n<p>See README.md, \"Deploy to Fastly\".</p>\n</main>\n");
+    out.push_str(FOOT);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,6 +140,7 @@ mod tests {
         account_page("ann");
         not_found_page("/<x>");
         message_page("t", "m");
+        assert!(misconfigured_page(&["<rp_id>".into()]).contains("<li>&lt;rp_id&gt;</li>"));
         assets::get("robots.txt");
     }
 }
