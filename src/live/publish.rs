@@ -143,18 +143,20 @@ pub struct Publish {
 }
 
 impl Publish {
-    /// Starts publishing `items` with up to three retries in all; a failure to send is
-    /// retried by [`Publish::finish`].
+    /// Starts publishing `items` with up to three retries in all (within what the
+    /// execution has left); a failure to send is retried by [`Publish::finish`].
     pub fn start(config: &Config, what: String, items: &[Item]) -> Self {
-        let calls = items.len().div_ceil(ITEMS_PER_CALL) as u32;
-        Self::start_within(config, what, items, calls + RETRIES_MAX)
+        Self::start_within(config, what, items, u32::MAX)
     }
 
     /// Starts publishing `items`, sending at most `requests` backend requests (calls and
-    /// retries) in all. They are reserved in the execution's budget at once, so the
+    /// retries; never more than its calls and three retries) in all. They are reserved in the execution's budget at once, so the
     /// response about to be sent reports them.
     pub fn start_within(config: &Config, what: String, items: &[Item], requests: u32) -> Self {
-        let left = requests.min(budget::backend_left());
+        let calls = items.len().div_ceil(ITEMS_PER_CALL) as u32;
+        let left = requests
+            .min(calls + RETRIES_MAX)
+            .min(budget::backend_left());
         budget::reserve_backend(left);
         let mut publish = Self {
             url: config.publish_url(),
