@@ -324,3 +324,11 @@ def test_sign_up_and_sign_in_fit(passkey_stack):
     room = random_room()
     r = timed("signed-in POST", browser.post_form, f"/rooms/{room}/messages/", {"text": "hi"})
     assert r.status == 200, r
+
+
+def test_a_stream_through_fanout_reports_its_call_backs_cost(stack, room):
+    """The request handed to Fanout sends no response of ours; the client sees the answer
+    of Fanout's call-back, with that execution's cost."""
+    with SSEClient(stack.url, f"/rooms/{room}/events/") as sse:
+        sse.wait_for_event("stream-open")
+        assert_within_trial_limits(sse.response_headers.get("server-timing"), "SSE via Fanout")
