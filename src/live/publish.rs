@@ -174,7 +174,8 @@ impl Publish {
     /// Sends call `call`, if this publish and the execution may still send a request and
     /// there is time left; `None` otherwise (or if sending failed).
     fn send(&mut self, call: usize) -> Option<PendingRequest> {
-        if self.left == 0 || self.started.elapsed() >= PUBLISH_TIME_MAX {
+        let out_of_time = self.started.elapsed() >= PUBLISH_TIME_MAX;
+        if call >= self.bodies.len() || self.left == 0 || out_of_time {
             return None;
         }
         self.left -= 1;

@@ -84,10 +84,10 @@ pub fn publish_new(
         unpublished::forget(room, from);
     }
     let entries = match gap {
-        None => Ok(vec![(id, Some(event.clone()))]),
+        None => Ok((vec![(id, Some(event.clone()))], id)),
         Some(from) => backlog(rooms, room, from, id, event),
     };
-    let entries = match entries {
+    let (entries, carried_to) = match entries {
         Ok(entries) => entries,
         Err(e) => {
             log::warn!("room {room}: unpublished backlog not read: {e}");
@@ -118,10 +118,7 @@ pub fn publish_new(
     // entry carried when the backlog did not reach the newest.
     let unsent = match entries.get(calls * ITEMS_PER_CALL) {
         Some(&(unsent, _)) => Some(unsent),
-        None => entries
-            .last()
-            .map(|&(last, _)| last + 1)
-            .filter(|&next| next <= id),
+        None => Some(carried_to + 1).filter(|&next| next <= id),
     };
     if let Some(unsent) = unsent {
         unpublished::remember(room, unsent);
@@ -130,15 +127,16 @@ pub fn publish_new(
 }
 
 /// The entries from `from` (a gap this POP left) up to the newest, `id` (whose `event`
-/// is at hand), oldest first: as many as one post's calls can carry. Only the newest
-/// [`BACKFILL_MAX`] of a longer gap are resent; anything older is left to recovery.
+/// is at hand), oldest first: as many as one post's calls can carry, and the id they
+/// reach. Only the newest [`BACKFILL_MAX`] of a longer gap are resent; anything older is
+/// left to recovery.
 fn backlog(
     rooms: &Rooms,
     room: &RoomId,
     from: MessageId,
     id: MessageId,
     event: &Event,
-) -> Result<Vec<(MessageId, Option<Event>)>, StoreError> {
+) -> Result<(Vec<(MessageId, Option<Event>)>, MessageId), StoreError> {
     let resend_from = from.max(id.saturating_sub(BACKFILL_MAX));
     let most = ROOM_REQUESTS as u64 * ITEMS_PER_CALL as u64;
     let last = id.min(resend_from + most - 1);
@@ -149,7 +147,7 @@ fn backlog(
     if last == id {
         entries.push((id, Some(event.clone())));
     }
-    Ok(entries)
+    Ok((entries, last))
 }
 
 /// Publishes ephemeral `items` (presence, typing) around `respond`, as `publish_new` does
