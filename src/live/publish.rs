@@ -150,8 +150,8 @@ impl Publish {
     }
 
     /// Starts publishing `items`, sending at most `requests` backend requests (calls and
-    /// retries; never more than its calls and three retries) in all. They are reserved in the execution's budget at once, so the
-    /// response about to be sent reports them.
+    /// retries; never more than its calls and three retries) in all. They are reserved
+    /// in the execution's budget at once, so the response about to be sent reports them.
     pub fn start_within(config: &Config, what: String, items: &[Item], requests: u32) -> Self {
         let calls = items.len().div_ceil(ITEMS_PER_CALL) as u32;
         let left = requests
@@ -174,8 +174,7 @@ impl Publish {
     /// Sends call `call`, if this publish and the execution may still send a request and
     /// there is time left; `None` otherwise (or if sending failed).
     fn send(&mut self, call: usize) -> Option<PendingRequest> {
-        let out_of_time = self.started.elapsed() >= PUBLISH_TIME_MAX;
-        if call >= self.bodies.len() || self.left == 0 || out_of_time {
+        if call >= self.bodies.len() || !self.may_send() {
             return None;
         }
         self.left -= 1;
@@ -193,6 +192,11 @@ impl Publish {
         req.send_async(PUBLISH_BACKEND)
             .inspect_err(|e| log::warn!("publish of {} not sent: {e}", self.what))
             .ok()
+    }
+
+    /// Whether another attempt may start: requests left, and time.
+    fn may_send(&self) -> bool {
+        self.left > 0 && self.started.elapsed() < PUBLISH_TIME_MAX
     }
 
     /// Waits for every call, in order, retrying what is worth retrying while the bound
@@ -234,7 +238,7 @@ impl Publish {
                 }
                 None => *delay,
             };
-            if self.left == 0 {
+            if !self.may_send() {
                 break;
             }
             std::thread::sleep(pause);
@@ -244,7 +248,7 @@ impl Publish {
             Some(Ok(resp)) if resp.get_status().is_success() => return true,
             Some(Ok(resp)) => self.log_refusal(resp),
             Some(Err(e)) => log::error!("publish of {} failed: {e}", self.what),
-            None => log::error!("publish of {} stopped: no request left to send", self.what),
+            None => log::error!("publish of {} stopped: no request or time left", self.what),
         }
         false
     }
