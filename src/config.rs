@@ -4,7 +4,8 @@
 //!
 //! A request opens the Config Store once (`http::serve`) and reads each key at most
 //! once: values are kept for the rest of the request (a Compute execution may make only
-//! a few dozen Config Store lookups).
+//! 32 Config Store lookups; `budget` counts them, and the secrets read, for
+//! `Server-Timing`).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -13,6 +14,8 @@ use std::time::Duration;
 
 use fastly::config_store::ConfigStore;
 use fastly::secret_store::SecretStore;
+
+use crate::budget;
 
 pub const CONFIG_STORE: &str = "edge_chat_config";
 pub const SECRET_STORE: &str = "edge_chat_secrets";
@@ -76,7 +79,10 @@ impl Config {
         let value = self
             .store
             .as_ref()
-            .and_then(|store| store.try_get(key).ok().flatten())
+            .and_then(|store| {
+                budget::config_lookup();
+                store.try_get(key).ok().flatten()
+            })
             .filter(|v| !v.trim().is_empty());
         self.read.borrow_mut().insert(key, value.clone());
         value
@@ -310,7 +316,23 @@ fn list(value: Option<String>) -> Vec<String> {
 }
 
 /// A secret's plaintext, or `None` when the store, the secret or its text is missing.
-fn secret(name: &str) -> Option<String> {
+/// Read from the store at most once per execution (each read is a lookup `budget`
+/// counts: a socket call-back that publishes several messages asks for the publish token
+/// each time).
+fn secret(name: &'static str) -> Option<String> {
+    thread_local! {
+        static READ: RefCell<HashMap<&'static str, Option<String>>> = RefCell::default();
+    }
+    if let Some(known) = READ.with_borrow(|read| read.get(name).cloned()) {
+        return known;
+    }
+    budget::config_lookup();
+    let value = read_secret(name);
+    READ.with_borrow_mut(|read| read.insert(name, value.clone()));
+    value
+}
+
+fn read_secret(name: &str) -> Option<String> {
     let store = SecretStore::open(SECRET_STORE).ok()?;
     let value = store.try_get(name).ok()??;
     let text = String::from_utf8(value.try_plaintext().ok()?.to_vec()).ok()?;

@@ -6,9 +6,10 @@
 //! `auth` who may do what, `config` the settings.
 //!
 //! Imports only point down: main → http → {web, live, auth} → store → {model, config,
-//! timing}; config → deploy (placeholders a deployment left behind).
+//! timing, budget}; config → deploy (placeholders a deployment left behind).
 
 mod auth;
+mod budget;
 mod cache;
 mod config;
 mod deploy;

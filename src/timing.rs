@@ -1,8 +1,12 @@
 //! Counts the KV operations a request makes and how long they took, for the
 //! `Server-Timing` header every API response carries: cost you can see in devtools.
+//! The header also carries the request's backend requests and config lookups
+//! (`budget`), so one header shows a request's whole cost against Fastly's limits.
 
 use std::cell::Cell;
 use std::time::Instant;
+
+use crate::budget;
 
 #[derive(Debug, Default)]
 pub struct KvMeter {
@@ -22,12 +26,16 @@ impl KvMeter {
         out
     }
 
-    /// `kv;desc="3 ops";dur=1.2` (duration in milliseconds).
+    /// `kv;desc="3 ops";dur=1.2, backend;desc="1 request", config;desc="9 lookups"`
+    /// (duration in milliseconds; the last two from `budget`).
     pub fn server_timing(&self) -> String {
         let ops = self.ops.get();
         let unit = if ops == 1 { "op" } else { "ops" };
         let millis = self.micros.get() as f64 / 1000.0;
-        format!("kv;desc=\"{ops} {unit}\";dur={millis:.1}")
+        format!(
+            "kv;desc=\"{ops} {unit}\";dur={millis:.1}, {}",
+            budget::server_timing()
+        )
     }
 }
 
@@ -38,7 +46,12 @@ mod tests {
     #[test]
     fn header_counts_ops() {
         let meter = KvMeter::default();
-        assert_eq!(meter.server_timing(), "kv;desc=\"0 ops\";dur=0.0");
+        assert!(
+            meter
+                .server_timing()
+                .starts_with("kv;desc=\"0 ops\";dur=0.0, backend;desc=\"")
+        );
+        assert!(meter.server_timing().contains(", config;desc=\""));
         assert_eq!(meter.time(1, || 5), 5);
         assert!(meter.server_timing().starts_with("kv;desc=\"1 op\";dur="));
         meter.time(2, || ());

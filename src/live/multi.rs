@@ -19,7 +19,10 @@
 //! Multi-room streams hold `multi-{room}` channels, one per room, each with its own
 //! `prev-id`, so Fanout's gap recovery works per room. They are separate from the
 //! `room-{room}` channels because their content differs (the filter, the room in the
-//! data); a message is published to both (`publish::message_items`).
+//! data); a message is published to both, in separate calls (`api::publish_new`): the
+//! filter and `%I` are Pushpin's and Fastly does not document them, so if the publish
+//! API refused these items, only multi-room streams would miss the message live, never
+//! the room's own subscribers.
 //!
 //! # Links
 //! Pushpin shares one fetch of a `Grip-Link` among streams asking for the same path and

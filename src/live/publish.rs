@@ -10,9 +10,11 @@
 //! A `429` or `5xx` from the publish API, or no answer at all, is retried a few times
 //! with a short backoff inside the same request (after the poster has its answer), so a
 //! blip does not cost every subscriber a recovery round trip. Where there is more than
-//! one item to send they go in one call: Fastly's API counts calls, not items.
+//! one item to send they go in one call: Fastly's API counts calls, not items. Every
+//! call and retry is a backend request, and an execution may send only a few
+//! (`budget`): each publish is given a bound and stops at it.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use fastly::http::request::PendingRequest;
 use fastly::http::{Method, StatusCode, header};
@@ -22,7 +24,8 @@ use serde_json::json;
 use super::event::Event;
 use super::grip::channel;
 use super::sse::{frame, placeholder};
-use super::{multi, poll, ws};
+use super::{poll, ws};
+use crate::budget;
 use crate::config::Config;
 use crate::headers::HeaderText;
 use crate::model::{MessageId, RoomId};
@@ -79,14 +82,6 @@ impl Item {
     }
 }
 
-/// Everything entry `id` of a room is published as: the room's item, and the item the
-/// multi-room streams holding the room receive (`live::multi`).
-pub fn entry_items(room: &RoomId, id: MessageId, event: Option<&Event>) -> [Item; 2] {
-    let item = Item::entry(room, id, event);
-    let multi = multi::item(room, id, &item.content);
-    [item, multi]
-}
-
 /// The publish API body: GRIP's `items`, each with its formats.
 pub fn publish_body(items: &[Item]) -> String {
     let items: Vec<_> = items
@@ -120,10 +115,20 @@ pub fn publish_body(items: &[Item]) -> String {
 
 /// Items per publish call: a backlog republished after an outage goes in several calls,
 /// each well under Fanout's message size limits (about 200 B a message).
-const ITEMS_PER_CALL: usize = 50;
+pub const ITEMS_PER_CALL: usize = 50;
+/// Backend requests one publish may send when its caller sets no other bound: its calls
+/// and up to three retries.
+const RETRIES_MAX: u32 = RETRY_DELAYS.len() as u32;
+/// No new attempt starts this long after a publish started: together with the publish
+/// backend's first-byte timeout it bounds the time a request spends after its answer
+/// (Fastly stops a trial account's execution at 60 s).
+const PUBLISH_TIME_MAX: Duration = Duration::from_secs(10);
 
-/// Publish calls in flight: the first is started before the poster's response is sent,
-/// the rest (a republished backlog) follow in order after it.
+/// A run of publish calls, sent one after another in order: the first is started before
+/// the poster's response is sent, the rest (a republished backlog) follow. Every call
+/// and every retry is one backend request, taken from the execution's budget
+/// (`budget::backend_request`) and from this publish's own bound; when either is spent,
+/// the publish stops and says how many of its calls went out.
 pub struct Publish {
     url: String,
     token: Option<String>,
@@ -132,23 +137,51 @@ pub struct Publish {
     /// What is being published, for log lines (`room/id`).
     what: String,
     pending: Option<PendingRequest>,
+    /// Requests this publish may still send (reserved in the budget, see `finish`).
+    left: u32,
+    started: Instant,
 }
 
 impl Publish {
-    /// Starts publishing `items`; a failure to send is retried by [`Publish::finish`].
+    /// Starts publishing `items` with up to three retries in all (within what the
+    /// execution has left); a failure to send is retried by [`Publish::finish`].
     pub fn start(config: &Config, what: String, items: &[Item]) -> Self {
+        Self::start_within(config, what, items, u32::MAX)
+    }
+
+    /// Starts publishing `items`, sending at most `requests` backend requests (calls and
+    /// retries; never more than its calls and three retries) in all. They are reserved
+    /// in the execution's budget at once, so the response about to be sent reports them.
+    pub fn start_within(config: &Config, what: String, items: &[Item], requests: u32) -> Self {
+        let calls = items.len().div_ceil(ITEMS_PER_CALL) as u32;
+        let left = requests
+            .min(calls + RETRIES_MAX)
+            .min(budget::backend_left());
+        budget::reserve_backend(left);
         let mut publish = Self {
             url: config.publish_url(),
             token: config.publish_token(),
             bodies: items.chunks(ITEMS_PER_CALL).map(publish_body).collect(),
             what,
             pending: None,
+            left,
+            started: Instant::now(),
         };
         publish.pending = publish.send(0);
         publish
     }
 
-    fn send(&self, call: usize) -> Option<PendingRequest> {
+    /// Sends call `call`, if this publish and the execution may still send a request and
+    /// there is time left; `None` otherwise (or if sending failed).
+    fn send(&mut self, call: usize) -> Option<PendingRequest> {
+        if call >= self.bodies.len() || !self.may_send() {
+            return None;
+        }
+        self.left -= 1;
+        budget::unreserve_backend(1);
+        if !budget::backend_request() {
+            return None;
+        }
         let mut req = Request::new(Method::POST, &self.url)
             .with_header(header::CONTENT_TYPE, "application/json")
             .with_body(self.bodies[call].clone())
@@ -161,18 +194,28 @@ impl Publish {
             .ok()
     }
 
-    /// Waits for every call, retrying what is worth retrying; `true` when all of them
-    /// reached the publish API. A failure is logged.
-    pub fn finish(mut self) -> bool {
+    /// Whether another attempt may start: requests left, and time.
+    fn may_send(&self) -> bool {
+        self.left > 0 && self.started.elapsed() < PUBLISH_TIME_MAX
+    }
+
+    /// Waits for every call, in order, retrying what is worth retrying while the bound
+    /// allows; returns how many calls (from the first) reached the publish API. A failure
+    /// is logged.
+    pub fn finish(mut self) -> usize {
+        let mut sent = 0;
         for call in 0..self.bodies.len() {
             if call > 0 {
                 self.pending = self.send(call);
             }
             if !self.finish_call(call) {
-                return false;
+                break;
             }
+            sent += 1;
         }
-        true
+        // What was reserved and not needed is given back.
+        budget::unreserve_backend(self.left);
+        sent
     }
 
     fn finish_call(&mut self, call: usize) -> bool {
@@ -195,6 +238,9 @@ impl Publish {
                 }
                 None => *delay,
             };
+            if !self.may_send() {
+                break;
+            }
             std::thread::sleep(pause);
             self.pending = self.send(call);
         }
@@ -202,7 +248,7 @@ impl Publish {
             Some(Ok(resp)) if resp.get_status().is_success() => return true,
             Some(Ok(resp)) => self.log_refusal(resp),
             Some(Err(e)) => log::error!("publish of {} failed: {e}", self.what),
-            None => log::error!("publish of {} could not be sent", self.what),
+            None => log::error!("publish of {} stopped: no request or time left", self.what),
         }
         false
     }
@@ -240,12 +286,14 @@ mod tests {
             text: "100% <live>".into(),
             edited: None,
         };
-        let mut body: serde_json::Value = serde_json::from_str(&publish_body(&entry_items(
-            &room,
-            3,
-            Some(&Event::Message(m)),
-        )))
-        .unwrap();
+        let item = Item::entry(&room, 3, Some(&Event::Message(m)));
+        let as_json = |body: String| serde_json::from_str::<serde_json::Value>(&body).unwrap();
+        let mut body = as_json(publish_body(std::slice::from_ref(&item)));
+        assert_eq!(
+            body["items"].as_array().unwrap().len(),
+            1,
+            "the room's item alone"
+        );
         let data = r#"{"id":3,"from":"a","date":"d","text":"100% <live>"}"#;
         let message: serde_json::Value = serde_json::from_str(data).unwrap();
         // The socket frame and the long-poll answer are JSON texts: compared as JSON.
@@ -272,9 +320,15 @@ mod tests {
                     "body": "…"},
             }})
         );
-        // The multi-room item: the stream id is built by Fanout, the room named, % escaped.
+        // The multi-room item, published in a call of its own: the stream id is built by
+        // Fanout, the room named, % escaped.
+        let multi = as_json(publish_body(&[super::super::multi::item(
+            &room,
+            3,
+            &item.content,
+        )]));
         assert_eq!(
-            body["items"][1],
+            multi["items"][0],
             json!({"channel": "multi-lobby", "id": "3", "prev-id": "2", "formats": {"http-stream": {
                 "content": "event: message\nid: %I\ndata: {\"room\":\"lobby\",\"id\":3,\"from\":\"a\",\"date\":\"d\",\"text\":\"100%% <live>\"}\n\n",
                 "content-filters": ["build-id"],

@@ -6,8 +6,10 @@
 //! subscribers that is a thousand call-backs at once (the pile-up of
 //! django-eventstream #174). Instead, a post whose publish fails leaves the first id
 //! that did not go out in this POP's cache, and the next post to the room publishes
-//! everything from there up to itself, in order, in a few calls. Subscribers see no gap
-//! and nobody recovers. (It also keeps local Pushpin 1.36 out of a crash: its handler
+//! from there up to itself, in order, in a few calls. Subscribers see no gap and nobody
+//! recovers. One post sends only as many calls as its budget allows
+//! (`api::publish_new`): a longer backlog is left here from the first entry it did not
+//! send, and the next post continues. (It also keeps local Pushpin 1.36 out of a crash: its handler
 //! aborts when many held streams page through a cut backlog at once.)
 //!
 //! Best effort by design: the cache is per POP, a lost race only means a duplicate
@@ -21,7 +23,8 @@ use crate::model::{MessageId, RoomId};
 
 /// How long a POP remembers a gap: longer than any outage worth mending this way.
 const REMEMBER: Duration = Duration::from_secs(600);
-/// Most messages republished by one post; a longer gap is left to recovery.
+/// How far behind the post that finds a gap republishing reaches: entries further back
+/// are left to recovery.
 pub const BACKFILL_MAX: u64 = 500;
 
 fn key(room: &RoomId) -> String {

@@ -25,21 +25,41 @@ use fastly::http::header;
 use serde::Serialize;
 
 use super::error::ApiError;
+use crate::budget;
 use crate::config::Config;
 use crate::live::backlog::events_of;
 use crate::live::event::Event;
-use crate::live::publish::{Item, Publish, entry_items};
+use crate::live::multi;
+use crate::live::publish::{ITEMS_PER_CALL, Item, Publish};
 use crate::live::unpublished::{self, BACKFILL_MAX};
 use crate::model::{MessageId, RoomId};
-use crate::store::Rooms;
+use crate::store::{Rooms, StoreError};
+
+/// Backend requests a post may spend publishing its room's items: every call and every
+/// retry. The newest entry alone is one call (retried up to three times); after an outage
+/// this POP's backlog goes first, oldest first, in calls of `ITEMS_PER_CALL` entries, so
+/// one post republishes up to 6 × 50 = 300 entries when nothing fails.
+pub const ROOM_REQUESTS: u32 = 6;
+/// Backend requests a post may spend publishing the same entries to multi-room streams,
+/// in calls of their own (see `publish_new`): 1 call and a retry for the newest entry,
+/// a few calls of a backlog (a multi-room stream recovers whatever they leave out).
+pub const MULTI_REQUESTS: u32 = 3;
 
 /// Publishes a room's newest entry (`id`, told to subscribers as `event`), calling
 /// `respond` in between: the client has its answer before the publish API is waited
 /// on, so a slow or failed publish never reaches it.
 ///
 /// If an earlier publish from this POP failed (`live::unpublished`), the entries since
-/// are published first, in order, in the same calls: subscribers then see no gap and
-/// none of them has to fetch a recovery page.
+/// are published first, in order, in the same run of calls: subscribers then see no gap
+/// and none of them has to fetch a recovery page. One post sends at most
+/// [`ROOM_REQUESTS`] + [`MULTI_REQUESTS`] backend requests (Fastly allows 10 per
+/// execution on a trial account); a backlog that does not fit is left where it stopped,
+/// still remembered, and the next post continues from there.
+///
+/// The room's items and the multi-room streams' items go in separate calls, sent at the
+/// same time: the multi-room items use Pushpin features Fastly does not document
+/// (`live::multi`), and a refusal of them must not stop the room's live delivery. The
+/// room's calls are waited on first, so the multi-room calls never delay them either.
 pub fn publish_new(
     config: &Config,
     rooms: &Rooms,
@@ -49,35 +69,85 @@ pub fn publish_new(
     respond: impl FnOnce(),
 ) {
     let what = format!("{room}/{id}");
-    let newest = entry_items(room, id, Some(event));
-    let Some(from) = unpublished::first(room).filter(|&from| from < id) else {
-        let publishing = Publish::start(config, what, &newest);
+    let gap = unpublished::first(room).filter(|&from| from < id);
+    if budget::backend_left() == 0 {
+        // Several posts in one execution (a socket's batch) spent it: the next post sends.
+        log::warn!("publish of {what} left to the next post: no backend request left");
         respond();
-        if !publishing.finish() {
-            unpublished::remember(room, id);
-        }
+        unpublished::remember(room, gap.unwrap_or(id));
         return;
-    };
-    respond();
-    // Claimed before sending, so concurrent posts here publish only their own entry
-    // rather than the same backlog again; given back if the resend fails.
-    unpublished::forget(room, from);
-    // Only the newest BACKFILL_MAX are resent; anything older is left to recovery.
-    let resend_from = from.max(id.saturating_sub(BACKFILL_MAX));
-    let missed = rooms
-        .entries(room, resend_from, id - 1)
-        .and_then(|entries| events_of(rooms, room, entries));
-    let sent = missed.is_ok_and(|missed| {
-        let mut items: Vec<Item> = missed
-            .iter()
-            .flat_map(|(id, event)| entry_items(room, *id, event.as_ref()))
-            .collect();
-        items.extend(newest);
-        Publish::start(config, what, &items).finish()
-    });
-    if !sent {
-        unpublished::remember(room, from);
     }
+    // Claimed before sending, so concurrent posts here publish only their own entry
+    // rather than the same backlog again; given back (from where it stopped) if the
+    // backlog does not all go out.
+    if let Some(from) = gap {
+        unpublished::forget(room, from);
+    }
+    let entries = match gap {
+        None => Ok((vec![(id, Some(event.clone()))], id)),
+        Some(from) => backlog(rooms, room, from, id, event),
+    };
+    let (entries, carried_to) = match entries {
+        Ok(entries) => entries,
+        Err(e) => {
+            log::warn!("room {room}: unpublished backlog not read: {e}");
+            respond();
+            unpublished::remember(room, gap.unwrap_or(id));
+            return;
+        }
+    };
+    let room_items: Vec<Item> = entries
+        .iter()
+        .map(|(id, event)| Item::entry(room, *id, event.as_ref()))
+        .collect();
+    let multi_items: Vec<Item> = room_items
+        .iter()
+        .zip(&entries)
+        .map(|(item, (id, _))| multi::item(room, *id, &item.content))
+        .collect();
+    let publishing = Publish::start_within(config, what.clone(), &room_items, ROOM_REQUESTS);
+    let multi_publishing = Publish::start_within(
+        config,
+        format!("{what} (multi)"),
+        &multi_items,
+        MULTI_REQUESTS,
+    );
+    respond();
+    let calls = publishing.finish();
+    // The first entry that did not go out: where a failed call stopped, or past the last
+    // entry carried when the backlog did not reach the newest.
+    let unsent = match entries.get(calls * ITEMS_PER_CALL) {
+        Some(&(unsent, _)) => Some(unsent),
+        None => Some(carried_to + 1).filter(|&next| next <= id),
+    };
+    if let Some(unsent) = unsent {
+        unpublished::remember(room, unsent);
+    }
+    multi_publishing.finish();
+}
+
+/// The entries from `from` (a gap this POP left) up to the newest, `id` (whose `event`
+/// is at hand), oldest first: as many as one post's calls can carry, and the id they
+/// reach. Only the newest [`BACKFILL_MAX`] of a longer gap are resent; anything older is
+/// left to recovery.
+fn backlog(
+    rooms: &Rooms,
+    room: &RoomId,
+    from: MessageId,
+    id: MessageId,
+    event: &Event,
+) -> Result<(Vec<(MessageId, Option<Event>)>, MessageId), StoreError> {
+    let resend_from = from.max(id.saturating_sub(BACKFILL_MAX));
+    let most = ROOM_REQUESTS as u64 * ITEMS_PER_CALL as u64;
+    let last = id.min(resend_from + most - 1);
+    let missed_to = last.min(id - 1);
+    let mut entries = rooms
+        .entries(room, resend_from, missed_to)
+        .and_then(|entries| events_of(rooms, room, entries))?;
+    if last == id {
+        entries.push((id, Some(event.clone())));
+    }
+    Ok((entries, last))
 }
 
 /// Publishes ephemeral `items` (presence, typing) around `respond`, as `publish_new` does
