@@ -6,6 +6,12 @@
 //! its id stays in the sequence, its text and author are erased from every window that
 //! copied it. An edit rewrites the message's entry in place (text and `edited` date) and
 //! adds an `Edit` entry saying so; the text lives only in the message's entry.
+//!
+//! A clear is different: it removes messages from every window of the room, far more
+//! than one request can rewrite (`moderation::erasure`). So each window also carries
+//! the room's *pending clears* forward from the head it copied: any read that includes
+//! the head window (or looks it up) knows every clear whose erasure may not be finished,
+//! and reads the messages they cover as removed ([`hide_cleared`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -155,6 +161,54 @@ pub struct Window {
     /// Up to `WINDOW` consecutive entries, oldest first, ending with the key's own.
     /// (Named `messages` since before windows held anything else.)
     pub messages: Vec<Entry>,
+    /// Clears whose erasure of older windows may not be finished, carried forward from
+    /// the window this one copied. Absent in windows written before clears were erased
+    /// in steps, and whenever nothing is pending.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clears: Vec<PendingClear>,
+}
+
+/// A clear event (its id, whose messages) that reads must still apply themselves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingClear {
+    pub id: MessageId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+}
+
+impl PendingClear {
+    /// Whether this clear removed `entry`: a message before it, by anyone or by `from`.
+    pub fn covers(&self, entry: &Entry) -> bool {
+        match entry {
+            Entry::Message(m) => self.removes(m),
+            Entry::Event { .. } | Entry::Gone { .. } => false,
+        }
+    }
+
+    pub fn removes(&self, m: &Message) -> bool {
+        m.id < self.id && self.from.as_ref().is_none_or(|f| *f == m.from)
+    }
+}
+
+/// Adds `clear` to a pending list, dropping the clears it includes: a clear of everyone
+/// includes every earlier clear, one of a person that person's earlier ones. The list is
+/// then at most one clear of everyone plus one per person cleared since.
+pub fn add_clear(clears: &mut Vec<PendingClear>, clear: PendingClear) {
+    clears.retain(|c| clear.from.is_some() && c.from != clear.from);
+    clears.push(clear);
+}
+
+/// Reads the entries any of `clears` covers as removed (`Gone`), as the erasure will
+/// leave them; `true` if any was.
+pub fn hide_cleared(entries: &mut [Entry], clears: &[PendingClear]) -> bool {
+    let mut hid = false;
+    for entry in entries {
+        if clears.iter().any(|c| c.covers(entry)) {
+            *entry = Entry::gone(entry.id());
+            hid = true;
+        }
+    }
+    hid
 }
 
 impl Window {
@@ -162,16 +216,27 @@ impl Window {
         self.messages.last().map_or(0, Entry::id)
     }
 
-    /// The window of the entry that follows `base` (the room's head, if any).
+    /// The window of the entry that follows `base` (the room's head, if any). It
+    /// carries `base`'s pending clears forward, and its own if the entry is a clear.
     pub fn extend(base: Option<&Window>, entry: Entry, writer: &str) -> Window {
         let previous = base.map_or(&[][..], |w| &w.messages[..]);
         let keep = previous.len().min(WINDOW as usize - 1);
         let mut messages = Vec::with_capacity(keep + 1);
         messages.extend_from_slice(&previous[previous.len() - keep..]);
+        let mut clears = base.map_or_else(Vec::new, |w| w.clears.clone());
+        if let Entry::Event {
+            id,
+            change: Change::Clear { from },
+        } = &entry
+        {
+            let from = from.clone();
+            add_clear(&mut clears, PendingClear { id: *id, from });
+        }
         messages.push(entry);
         Window {
             writer: writer.to_owned(),
             messages,
+            clears,
         }
     }
 
@@ -299,6 +364,49 @@ mod tests {
         ] {
             assert!(serde_json::from_str::<Entry>(bad).is_err(), "{bad}");
         }
+    }
+
+    fn clear(id: MessageId, from: Option<&str>) -> Entry {
+        let from = from.map(str::to_owned);
+        Entry::Event {
+            id,
+            change: Change::Clear { from },
+        }
+    }
+
+    #[test]
+    fn windows_carry_pending_clears_forward() {
+        let pending = |w: &Window| w.clears.iter().map(|c| c.id).collect::<Vec<_>>();
+        let mut w = Window::extend(None, msg(1), "me");
+        assert!(w.clears.is_empty());
+        assert!(!serde_json::to_string(&w).unwrap().contains("clears"));
+        for (id, from) in [(2, Some("a")), (3, Some("b")), (4, Some("a"))] {
+            w = Window::extend(Some(&w), clear(id, from), "me");
+        }
+        assert_eq!(
+            pending(&w),
+            vec![3, 4],
+            "a's second clear includes her first"
+        );
+        w = Window::extend(Some(&w), msg(5), "me");
+        assert_eq!(pending(&w), vec![3, 4], "carried by every later window");
+        w = Window::extend(Some(&w), clear(6, None), "me");
+        assert_eq!(
+            pending(&w),
+            vec![6],
+            "a clear of everyone includes every earlier one"
+        );
+        let again: Window = serde_json::from_str(&serde_json::to_string(&w).unwrap()).unwrap();
+        assert_eq!(again, w);
+        // Reads hide what a pending clear covers, and nothing else.
+        let mut entries = vec![msg(1), msg(7), clear(6, None)];
+        assert!(hide_cleared(&mut entries, &w.clears));
+        assert_eq!(entries, vec![Entry::gone(1), msg(7), clear(6, None)]);
+        let only_b = [PendingClear {
+            id: 9,
+            from: Some("b".into()),
+        }];
+        assert!(!hide_cleared(&mut [msg(2)], &only_b), "msg is from a");
     }
 
     #[test]
