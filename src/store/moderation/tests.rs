@@ -31,6 +31,14 @@ fn filled(
     room
 }
 
+/// Room `name` with messages 1..=n, "said {n}": every `every`th by ann, the rest by bob.
+fn anns_every(rooms: &Rooms, name: &str, n: u64, every: u64) -> RoomId {
+    filled(rooms, name, n, |i| {
+        let from = if i % every == 0 { "ann" } else { "bob" };
+        (from, format!("said {i}"))
+    })
+}
+
 /// How many stored windows hold `text` in their raw JSON.
 fn windows_holding(rooms: &Rooms, room: &RoomId, text: &str) -> usize {
     raw_windows(rooms, room)
@@ -154,9 +162,7 @@ fn erase_all(room: &RoomId) -> (u32, u32) {
 fn a_clear_hides_what_it_removed_from_every_read_at_once() {
     let meter = KvMeter::default();
     let rooms = open(&meter);
-    let room = filled(&rooms, "unit-clear-hides", 120, |n| {
-        (if n % 2 == 0 { "ann" } else { "bob" }, format!("said {n}"))
-    });
+    let room = anns_every(&rooms, "unit-clear-hides", 120, 2);
     let meter = KvMeter::default();
     let rooms = open(&meter);
     let applied = rooms.clear(&room, Some("ann")).unwrap();
@@ -192,9 +198,7 @@ fn a_clear_hides_what_it_removed_from_every_read_at_once() {
 fn erasure_steps_are_bounded_resume_and_leave_no_text() {
     let meter = KvMeter::default();
     let rooms = open(&meter);
-    let room = filled(&rooms, "unit-erasure", 300, |n| {
-        (if n % 3 == 0 { "ann" } else { "bob" }, format!("said {n}"))
-    });
+    let room = anns_every(&rooms, "unit-erasure", 300, 3);
     rooms.clear(&room, Some("ann")).unwrap(); // 301
     // A few steps, then another clear: the walk starts again, for both.
     for _ in 0..3 {
@@ -240,9 +244,7 @@ fn erasure_steps_are_bounded_resume_and_leave_no_text() {
 fn clears_remove_everyone_or_one_person() {
     let meter = KvMeter::default();
     let rooms = open(&meter);
-    let room = filled(&rooms, "unit-clear", 70, |n| {
-        (if n % 2 == 0 { "ann" } else { "bob" }, format!("said {n}"))
-    });
+    let room = anns_every(&rooms, "unit-clear", 70, 2);
     let applied = rooms.clear(&room, Some("ann")).unwrap();
     // The head window copied 22..=70.
     assert_eq!((applied.event_id, applied.changed.len()), (71, 25));
