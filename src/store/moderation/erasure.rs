@@ -127,8 +127,8 @@ impl Rooms<'_> {
         Ok((report(Some(&head), p.erased), saved))
     }
 
-    /// The head window and the erasure's progress, each with its generation: one list,
-    /// then both lookups at once.
+    /// The head window (none for an empty room) and the erasure's progress, each with its
+    /// generation: one list, then both lookups at once.
     #[allow(clippy::type_complexity)]
     fn head_and_progress(
         &self,
@@ -147,12 +147,12 @@ impl Rooms<'_> {
                 self.kv.pending_lookup_wait(progress),
             ))
         })?;
-        Ok((
-            versioned::<Window>(head)
-                .filter(|_| newest > 0)
-                .transpose()?,
-            versioned::<Progress>(progress).transpose()?,
-        ))
+        let head = versioned::<Window>(head).transpose()?;
+        if newest > 0 && head.is_none() {
+            // Listed but not readable yet (replication lag): the caller may try again.
+            return Err(StoreError::Busy);
+        }
+        Ok((head, versioned::<Progress>(progress).transpose()?))
     }
 
     /// The ids on the next page of the room's keys that are windows before `upto`, and

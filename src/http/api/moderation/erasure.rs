@@ -27,13 +27,17 @@ use crate::http::api::json_response;
 use crate::http::error::ApiError;
 use crate::http::send;
 use crate::model::RoomId;
-use crate::store::Rooms;
+use crate::store::{Rooms, StoreError};
 use crate::timing::KvMeter;
 
 /// The header a step request carries its signature in.
 const STEP_HEADER: &str = "Erasure-Step";
 /// The backend steps are requested through: the service's own domain (fastly.toml).
 const SELF_BACKEND: &str = "self";
+/// A step that finds the room's head listed but not yet readable (a real KV's reads may
+/// lag a write by up to ~300 ms, and the first step follows the clear at once) tries
+/// again once after this pause, rather than ending the chain.
+const BUSY_PAUSE: std::time::Duration = std::time::Duration::from_millis(400);
 
 /// `GET` or `POST /rooms/{room}/erasure`.
 pub fn serve(req: Request, raw_room: &str, config: &Config, meter: &KvMeter) {
@@ -71,7 +75,13 @@ fn step(req: &Request, room: &RoomId, config: &Config, meter: &KvMeter) {
             require_admin(req, config, meter)?;
         }
         let rooms = Rooms::open(meter, config.retention())?;
-        Ok(rooms.erase_step(room)?)
+        match rooms.erase_step(room) {
+            Err(StoreError::Busy) => {
+                std::thread::sleep(BUSY_PAUSE);
+                Ok(rooms.erase_step(room)?)
+            }
+            stepped => Ok(stepped?),
+        }
     })();
     match stepped {
         Ok((erasure, again)) => {
