@@ -17,7 +17,6 @@
 mod erasure;
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 
 use fastly::kv_store::{KVStoreError, PendingInsertHandle};
 
@@ -105,10 +104,10 @@ impl Rooms<'_> {
             id: MessageId::MAX,
             from: from.map(str::to_owned),
         };
-        let removed = RefCell::new(BTreeMap::new());
+        let removed = RefCell::new(Vec::new());
         let erase = |e: &Entry| match e {
             Entry::Message(m) if pending.removes(m) => {
-                removed.borrow_mut().insert(m.id, m.clone());
+                removed.borrow_mut().push(m.clone());
                 Some(Entry::gone(m.id))
             }
             _ => None,
@@ -119,7 +118,9 @@ impl Rooms<'_> {
         let event_id = self.append_event(room, &turn, &change, &erase)?;
         // An append retried after a lost race saw more of the head: every message any
         // attempt erased is before the clear, and removed by it.
-        let changed = removed.into_inner().into_values().collect();
+        let mut changed = removed.into_inner();
+        changed.sort_by_key(|m| m.id);
+        changed.dedup_by_key(|m| m.id);
         Ok(Applied {
             event_id,
             change,

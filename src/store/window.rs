@@ -169,11 +169,36 @@ pub struct Window {
 }
 
 /// A clear event (its id, whose messages) that reads must still apply themselves.
+/// Stored as the event's own entry (`{"id","event":"clear"[,"from"]}`), which reuses the
+/// entries' serde code rather than adding more to the package.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "Entry", into = "Entry")]
 pub struct PendingClear {
     pub id: MessageId,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
+}
+
+impl TryFrom<Entry> for PendingClear {
+    type Error = &'static str;
+
+    fn try_from(entry: Entry) -> Result<Self, Self::Error> {
+        match entry {
+            Entry::Event {
+                id,
+                change: Change::Clear { from },
+            } => Ok(PendingClear { id, from }),
+            _ => Err("a pending clear is a clear event"),
+        }
+    }
+}
+
+impl From<PendingClear> for Entry {
+    fn from(clear: PendingClear) -> Self {
+        Entry::Event {
+            id: clear.id,
+            change: Change::Clear { from: clear.from },
+        }
+    }
 }
 
 impl PendingClear {

@@ -22,7 +22,7 @@
 //! stream never mistakes a cleared range for an expired one.
 
 use fastly::kv_store::{InsertMode, KVStoreError};
-use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
 use super::super::keys::{erasure_key, id_from_key, message_key, room_prefix};
 use super::super::window::{Entry, PendingClear, Window};
@@ -41,7 +41,7 @@ const STEP_BUDGET: u32 = 2 * 2 * STEP_WINDOWS;
 const SKIP_PAGES: u32 = 4;
 
 /// Where a room's erasure stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Erasure {
     /// Clears the head window still carries: their text may still be stored.
     pub pending: Vec<MessageId>,
@@ -51,19 +51,40 @@ pub struct Erasure {
     pub done: bool,
 }
 
-/// The walk's place, stored at `erase:<room>`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// The walk's place, stored at `erase:<room>` as
+/// `{"upto","cursor"?,"walked","erased"}` (read and written through `serde_json::Value`,
+/// which the package has anyway, rather than derived code).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Progress {
     /// The newest clear the walk erases for (with every clear pending before it).
     upto: MessageId,
     /// The list cursor after the last page erased; none: start from the newest key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     cursor: Option<String>,
     /// Every window before `upto` has been erased.
-    #[serde(default)]
     walked: bool,
-    #[serde(default)]
     erased: u64,
+}
+
+impl Progress {
+    fn from_json(value: &Value) -> Progress {
+        Progress {
+            upto: value["upto"].as_u64().unwrap_or(0),
+            cursor: value["cursor"].as_str().map(str::to_owned),
+            walked: value["walked"].as_bool().unwrap_or(false),
+            erased: value["erased"].as_u64().unwrap_or(0),
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        json!({"upto": self.upto, "cursor": self.cursor, "walked": self.walked, "erased": self.erased})
+    }
+}
+
+impl Erasure {
+    /// `{"pending": [clear ids], "erased": n, "done": bool}`
+    pub fn to_json(&self) -> Value {
+        json!({"pending": self.pending, "erased": self.erased, "done": self.done})
+    }
 }
 
 impl Rooms<'_> {
@@ -152,7 +173,8 @@ impl Rooms<'_> {
             // Listed but not readable yet (replication lag): the caller may try again.
             return Err(StoreError::Busy);
         }
-        Ok((head, versioned::<Progress>(progress).transpose()?))
+        let progress = versioned::<Value>(progress).transpose()?;
+        Ok((head, progress.map(|(v, g)| (Progress::from_json(&v), g))))
     }
 
     /// The ids on the next page of the room's keys that are windows before `upto`, and
@@ -197,7 +219,7 @@ impl Rooms<'_> {
         progress: &Progress,
         generation: Option<u64>,
     ) -> Result<bool, StoreError> {
-        let body = serde_json::to_vec(progress).expect("progress always serializes");
+        let body = progress.to_json().to_string();
         let insert = self.kv.build_insert().time_to_live(self.ttl);
         let insert = match generation {
             Some(generation) => insert.if_generation_match(generation),
