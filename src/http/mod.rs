@@ -50,8 +50,10 @@ pub fn serve(req: Request) {
     }
     // Fanout's socket call-backs are POSTs from Fanout's address, not the client's; the
     // messages they carry pass the post limits like any post (api::ws).
+    // Erasure steps are the service's own requests, signed (api::moderation::erasure).
     if !req.get_method().is_safe()
         && !socket
+        && !matches!(route, Route::Erasure(_))
         && let Err(flooding) = throttle::flood_guard(&req, &config)
     {
         return send(Err(flooding), &meter);
@@ -63,6 +65,7 @@ pub fn serve(req: Request) {
         Route::MultiEvents(page) => api::multi_events::serve(req, page, &config, &meter),
         Route::Ws(room) => api::ws::serve(req, room, &config, &meter),
         Route::Presence(room) => api::presence::serve(req, room, &config, &meter),
+        Route::Erasure(room) => api::moderation::erasure::serve(req, room, &config, &meter),
         Route::Auth(route) => {
             let answer = match config.auth_mode() {
                 AuthMode::Passkey => ceremony_allowed(&req, route, &config)

@@ -23,6 +23,8 @@ pub enum Route<'a> {
     Ws(&'a str),
     /// `/rooms/{room}/presence/`: heartbeats, typing and leaving.
     Presence(&'a str),
+    /// `/rooms/{room}/erasure`: a clear's erasure steps and where they stand.
+    Erasure(&'a str),
     /// `/auth/...`: passkey ceremonies, the session, passkeys and API keys.
     Auth(AuthRoute<'a>),
     /// Anything else under `/rooms/` or `/auth/`: a JSON 404.
@@ -97,6 +99,7 @@ impl<'a> Route<'a> {
                 Some((room, "events/")) => Route::Events(room, None),
                 Some((room, "ws")) => Route::Ws(room),
                 Some((room, "presence/")) => Route::Presence(room),
+                Some((room, "erasure")) => Route::Erasure(room),
                 Some((room, tail)) if tail.starts_with("messages/") => {
                     match &tail["messages/".len()..] {
                         id if !id.is_empty() && !id.contains('/') => Route::Message(room, id),
@@ -206,6 +209,7 @@ mod tests {
         }
         parses("/rooms/a/ws", Route::Ws("a"));
         parses("/rooms/a/presence/", Route::Presence("a"));
+        parses("/rooms/a/erasure", Route::Erasure("a"));
         parses("/events/", Route::MultiEvents(None));
         parses(
             "/events/next/a:1%2Cb:2/",

@@ -72,7 +72,7 @@ pub fn catch_up(
         Backlog::Nothing => live(Vec::new()),
         Backlog::Ahead => reset(ResetReason::Ahead),
         Backlog::Range { lo, hi, more } => {
-            let entries = rooms.entries(room, lo, hi)?;
+            let entries = rooms.entries_upto(room, lo, hi, newest)?;
             if entries.first().map(Entry::id) != Some(lo) || entries.len() as u64 != hi - lo + 1 {
                 reset(ResetReason::Expired)
             } else {

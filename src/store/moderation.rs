@@ -1,30 +1,37 @@
 //! Deleting, editing and clearing: moderation events in a room's own sequence.
 //!
 //! Each change appends an event entry (so it takes the next id and reaches subscribers
-//! in order, and a resuming client receives it), then rewrites every window that copied
-//! the entries it changes. A message sits in up to 50 windows (`window`), so a deletion
-//! costs an append plus up to 50 rewrites: once it returns, its text is in no KV value.
+//! in order, and a resuming client receives it). A deletion or an edit then rewrites
+//! every window that copied its message: a message sits in up to 50 windows (`window`),
+//! so it costs an append plus up to 50 rewrites, and once it returns its text is in no
+//! KV value. A clear cannot do that in one request (a room has thousands of windows): it
+//! appends its event, which every later window carries as a pending clear that reads
+//! apply (`window::PendingClear`), and `erasure` removes the text in bounded steps.
 //!
 //! Rewrites read each window and write it back only if nobody wrote it meanwhile
-//! (`if_generation_match`), retrying on a conflict: two moderators at two POPs cannot
-//! restore each other's erasures. At one POP, changes to a room also take the room's
-//! append turn, so they do not even conflict.
+//! (`if_generation_match`), retrying a conflict or a 429 after a short pause, within a
+//! budget of KV operations: two moderators at two POPs cannot restore each other's
+//! erasures. At one POP, changes to a room also take the room's append turn, so they do
+//! not even conflict.
+
+mod erasure;
+
+use std::cell::RefCell;
 
 use fastly::kv_store::{KVStoreError, PendingInsertHandle};
 
-use super::keys::{id_from_key, message_key, room_prefix};
+use super::keys::message_key;
 use super::rooms::{Rewrite, Rooms};
-use super::turn::AppendTurn;
-use super::window::{Change, Entry, WINDOW, Window};
+use super::turn::{AppendTurn, backoff};
+use super::window::{Change, Entry, PendingClear, WINDOW, Window};
 use super::{StoreError, decode};
 use crate::model::{Message, MessageId, RoomId, format_date};
 
-/// Rewrites of one window retried after losing to a concurrent writer.
-const REWRITE_ATTEMPTS: usize = 5;
-/// Windows read or written at once.
-const BATCH: usize = 50;
-/// Keys per list page when a clear walks a whole room.
-const LIST_PAGE: u32 = 1000;
+/// KV operations a deletion's or an edit's window rewrites may spend, retries included:
+/// its other operations (two lists, three lookups, the append) take at most 10 more, so
+/// the request stays within the project's 200. The first round costs 2 per window (at
+/// most 100); a conflict costs 2 more for that window.
+const REWRITE_BUDGET: u32 = 180;
 
 /// A `Rewrite` that owns what it writes (an edit's new message).
 type OwnedRewrite = Box<dyn Fn(&Entry) -> Option<Entry>>;
@@ -87,24 +94,31 @@ impl Rooms<'_> {
     }
 
     /// Removes every message of the room (or only those `from` one person) before a
-    /// clear event. Walks the whole room: one list per 1,000 keys, one lookup per
-    /// window, one write per window that held something to remove.
+    /// clear event, at once for every read: appends the event, whose window (and every
+    /// later one) carries it as a pending clear, erasing the messages that window copies
+    /// from the head. The rest of the room is erased in steps (`erasure`). Costs what an
+    /// append costs; `changed` is the messages removed from the head window.
     pub fn clear(&self, room: &RoomId, from: Option<&str>) -> Result<Applied, StoreError> {
         let turn = AppendTurn::take(room);
-        let removes = |e: &Entry| match e {
-            Entry::Message(m) => from.is_none_or(|name| m.from == name),
-            Entry::Event { .. } | Entry::Gone { .. } => false,
-        };
-        let erase = |e: &Entry| removes(e).then(|| Entry::gone(e.id()));
-        let change = Change::Clear {
+        let pending = PendingClear {
+            id: MessageId::MAX,
             from: from.map(str::to_owned),
         };
+        let removed = RefCell::new(Vec::new());
+        let erase = |e: &Entry| match e {
+            Entry::Message(m) if pending.removes(m) => {
+                removed.borrow_mut().push(m.clone());
+                Some(Entry::gone(m.id))
+            }
+            _ => None,
+        };
+        let change = Change::Clear {
+            from: pending.from.clone(),
+        };
         let event_id = self.append_event(room, &turn, &change, &erase)?;
-        let windows = self.window_ids(room, event_id)?;
-        let mut changed = Vec::new();
-        for batch in windows.chunks(BATCH) {
-            changed.extend(self.rewrite_windows(room, batch, &erase, &removes)?);
-        }
+        // An append retried after a lost race saw more of the head: every message any
+        // attempt erased is before the clear, and removed by it.
+        let mut changed = removed.into_inner();
         changed.sort_by_key(|m| m.id);
         changed.dedup_by_key(|m| m.id);
         Ok(Applied {
@@ -121,10 +135,11 @@ impl Rooms<'_> {
         id: MessageId,
         allowed: impl FnOnce(&Message) -> Result<(), R>,
     ) -> Result<Result<Message, Refusal<R>>, StoreError> {
-        if id == 0 || id > self.newest_id(room)? {
+        let newest = self.newest_id(room)?;
+        if id == 0 || id > newest {
             return Ok(Err(Refusal::NotFound));
         }
-        Ok(match self.message(room, id)? {
+        Ok(match self.message_upto(room, id, newest)? {
             None => Err(Refusal::NotFound),
             Some(message) => allowed(&message)
                 .map(|()| message)
@@ -154,8 +169,10 @@ impl Rooms<'_> {
         // Windows target ..= target + 49 hold it; the event's own was written above.
         let last = (target + WINDOW - 1).min(event_id - 1);
         let windows: Vec<MessageId> = (target..=last).collect();
-        for batch in windows.chunks(BATCH) {
-            self.rewrite_windows(room, batch, rewrite, &|e: &Entry| e.id() == target)?;
+        let (_, left) = self.rewrite_windows(room, &windows, rewrite, REWRITE_BUDGET)?;
+        if !left.is_empty() {
+            log::error!("room {room}: windows {left:?} kept changing under a rewrite");
+            return Err(StoreError::Contended);
         }
         Ok(Ok(Applied {
             event_id,
@@ -180,43 +197,45 @@ impl Rooms<'_> {
     }
 
     /// Rewrites the windows `ids` with `rewrite`, each only if unchanged since it was
-    /// read (retrying conflicts). Returns the messages `affected` picked out of them.
+    /// read. A conflict (someone wrote it meanwhile) or a 429 is tried again after a short
+    /// pause while `budget` KV operations allow. Returns how many windows had their own
+    /// entry rewritten, and the ids still not rewritten when the budget ran out.
     fn rewrite_windows(
         &self,
         room: &RoomId,
         ids: &[MessageId],
         rewrite: Rewrite,
-        affected: &dyn Fn(&Entry) -> bool,
-    ) -> Result<Vec<Message>, StoreError> {
-        let mut found = Vec::new();
+        budget: u32,
+    ) -> Result<(u64, Vec<MessageId>), StoreError> {
+        let mut own = 0;
         let mut pending: Vec<MessageId> = ids.to_vec();
-        for _ in 0..REWRITE_ATTEMPTS {
+        let mut left = budget;
+        let mut round = 0;
+        while !pending.is_empty() && 2 * pending.len() as u32 <= left {
+            if round > 0 {
+                backoff(round);
+            }
+            round += 1;
             let windows = self.read_versioned(room, &pending)?;
+            left -= pending.len() as u32;
             let mut writes = Vec::new();
-            for (id, window) in pending.iter().zip(windows) {
+            for (&id, window) in pending.iter().zip(windows) {
                 let Some((mut window, generation)) = window else {
                     continue; // expired: nothing left to erase
                 };
-                found.extend(window.messages.iter().filter(|e| affected(e)).filter_map(
-                    |e| match e {
-                        Entry::Message(m) => Some(m.clone()),
-                        _ => None,
-                    },
-                ));
+                let before = window.messages.last().cloned();
                 if window.rewrite(&|e: &Entry| rewrite(e)) {
-                    writes.push((
-                        *id,
-                        self.write_if_unchanged(room, *id, &window, generation)?,
-                    ));
+                    let mine = window.messages.last() != before.as_ref();
+                    let write = self.write_if_unchanged(room, id, &window, generation)?;
+                    writes.push((id, write, mine));
                 }
             }
-            pending = self.conflicts(writes)?;
-            if pending.is_empty() {
-                return Ok(found);
-            }
+            left -= writes.len() as u32;
+            let (done, again) = self.conflicts(writes)?;
+            own += done;
+            pending = again;
         }
-        log::error!("room {room}: windows {pending:?} kept changing under a rewrite");
-        Err(StoreError::Contended)
+        Ok((own, pending))
     }
 
     /// Windows `ids` with the generation each was read at.
@@ -247,46 +266,26 @@ impl Rooms<'_> {
             .execute_async(&message_key(room, id), body)?)
     }
 
-    /// Waits for the writes; the ids whose window changed under them, to do again.
+    /// Waits for the writes: how many that rewrote their own entry went through, and
+    /// the ids whose window changed under them (or whose write got a 429), to do again.
     fn conflicts(
         &self,
-        writes: Vec<(MessageId, PendingInsertHandle)>,
-    ) -> Result<Vec<MessageId>, StoreError> {
+        writes: Vec<(MessageId, PendingInsertHandle, bool)>,
+    ) -> Result<(u64, Vec<MessageId>), StoreError> {
         self.meter.time(writes.len() as u32, || {
+            let mut own = 0;
             let mut again = Vec::new();
-            for (id, handle) in writes {
+            for (id, handle, mine) in writes {
                 match self.kv.pending_insert_wait(handle) {
-                    Ok(()) => {}
-                    Err(KVStoreError::ItemPreconditionFailed) => again.push(id),
+                    Ok(()) => own += u64::from(mine),
+                    Err(KVStoreError::ItemPreconditionFailed | KVStoreError::TooManyRequests) => {
+                        again.push(id)
+                    }
                     Err(e) => return Err(e.into()),
                 }
             }
-            Ok(again)
+            Ok((own, again))
         })
-    }
-
-    /// Every stored window of the room before `before`, newest first.
-    fn window_ids(&self, room: &RoomId, before: MessageId) -> Result<Vec<MessageId>, StoreError> {
-        let prefix = room_prefix(room);
-        let mut ids = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let mut list = self.kv.build_list().prefix(&prefix).limit(LIST_PAGE);
-            if let Some(cursor) = &cursor {
-                list = list.cursor(cursor);
-            }
-            let page = self.meter.time(1, || list.execute())?;
-            ids.extend(
-                page.keys()
-                    .iter()
-                    .filter_map(|k| id_from_key(&prefix, k))
-                    .filter(|&id| id < before),
-            );
-            match page.next_cursor() {
-                Some(next) if page.keys().len() as u32 == LIST_PAGE => cursor = Some(next),
-                _ => return Ok(ids),
-            }
-        }
     }
 }
 

@@ -1,5 +1,11 @@
 //! Reading and appending a room's entries (see `window` for what an entry is).
+//!
+//! Every read applies the room's pending clears (`window::PendingClear`) as it goes: a
+//! clear's erasure of older windows runs in steps after the clear (`moderation::erasure`),
+//! and until it is done the text is still stored. The clears travel in the head window,
+//! so a read that does not include the head looks it up too (one more concurrent lookup).
 
+use std::cell::RefCell;
 use std::time::Duration;
 
 use fastly::kv_store::{InsertMode, KVStore, KVStoreError, LookupResponse};
@@ -8,7 +14,7 @@ use time::OffsetDateTime;
 use super::keys::{id_from_key, message_key, room_prefix};
 use super::kv::open_store;
 use super::turn::{AppendTurn, backoff};
-use super::window::{Entry, Window, windows_covering};
+use super::window::{Entry, PendingClear, Window, hide_cleared, windows_covering};
 use super::{StoreError, decode};
 use crate::model::{Draft, Message, MessageId, RoomId};
 use crate::timing::KvMeter;
@@ -22,6 +28,9 @@ pub struct Rooms<'a> {
     pub(super) kv: KVStore,
     pub(super) meter: &'a KvMeter,
     pub(super) ttl: Duration,
+    /// Each room's pending clears as this request read them, so a later lookup of a
+    /// single message (an edit's target) does not read the head again.
+    clears_seen: RefCell<Vec<(RoomId, Vec<PendingClear>)>>,
 }
 
 /// How an appended entry changes the entries it copies from the head before it (a
@@ -34,6 +43,7 @@ impl<'a> Rooms<'a> {
             kv: open_store()?,
             meter,
             ttl,
+            clears_seen: RefCell::default(),
         })
     }
 
@@ -63,7 +73,7 @@ impl<'a> Rooms<'a> {
         let hi = before.map_or(newest, |b| newest.min(b.saturating_sub(1)));
         let lo = hi.saturating_sub(limit.saturating_sub(1)).max(1);
         let messages = self
-            .entries(room, lo, hi)?
+            .entries_upto(room, lo, hi, newest)?
             .into_iter()
             .filter_map(|entry| match entry {
                 Entry::Message(m) => Some(m),
@@ -73,16 +83,40 @@ impl<'a> Rooms<'a> {
         Ok((newest, messages))
     }
 
-    /// The stored entries with ids in `lo ..= hi`, oldest first; expired ones are absent.
-    /// Reads the covering windows concurrently.
+    /// The stored entries with ids in `lo ..= hi`, oldest first, as the room's pending
+    /// clears leave them; expired ones are absent. Finds the room's head first (one list):
+    /// callers that know it use [`Rooms::entries_upto`].
     pub fn entries(
         &self,
         room: &RoomId,
         lo: MessageId,
         hi: MessageId,
     ) -> Result<Vec<Entry>, StoreError> {
-        let ids = windows_covering(lo, hi);
+        if lo > hi {
+            return Ok(Vec::new());
+        }
+        let newest = self.newest_id(room)?;
+        self.entries_upto(room, lo, hi, newest)
+    }
+
+    /// As [`Rooms::entries`], given the room's newest id: reads the covering windows and,
+    /// when `hi` is older than `newest`, the head window with them, all concurrently.
+    pub fn entries_upto(
+        &self,
+        room: &RoomId,
+        lo: MessageId,
+        hi: MessageId,
+        newest: MessageId,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let mut ids = windows_covering(lo, hi);
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        if newest > hi {
+            ids.push(newest);
+        }
         let windows = self.lookup_many(room, &ids, decode::<Window>)?;
+        let clears = self.note_clears(room, &windows);
         let mut entries: Vec<Entry> = windows
             .into_iter()
             .flatten()
@@ -91,19 +125,61 @@ impl<'a> Rooms<'a> {
             .collect();
         entries.sort_by_key(Entry::id);
         entries.dedup_by_key(|e| e.id());
+        hide_cleared(&mut entries, &clears);
         Ok(entries)
     }
 
-    /// Message `id` as it is now, if it exists and was not deleted. One lookup.
+    /// Message `id` as it is now, if it exists and was neither deleted nor cleared: one
+    /// lookup when this request has read the room's head already, else a list and two.
     pub fn message(&self, room: &RoomId, id: MessageId) -> Result<Option<Message>, StoreError> {
-        let window = self.lookup(room, id)?;
-        Ok(window
-            .into_iter()
-            .flat_map(|w| w.messages)
-            .find_map(|entry| match entry {
-                Entry::Message(m) if m.id == id => Some(m),
-                _ => None,
-            }))
+        let known = self
+            .clears_seen
+            .borrow()
+            .iter()
+            .find(|(r, _)| r == room)
+            .map(|(_, clears)| clears.clone());
+        if let Some(clears) = known {
+            return Ok(find_message(self.lookup(room, id)?, id, &clears));
+        }
+        let newest = self.newest_id(room)?;
+        self.message_upto(room, id, newest)
+    }
+
+    /// As [`Rooms::message`], given the room's newest id: reads the message's window and
+    /// the head's concurrently.
+    pub(super) fn message_upto(
+        &self,
+        room: &RoomId,
+        id: MessageId,
+        newest: MessageId,
+    ) -> Result<Option<Message>, StoreError> {
+        let ids = if newest > id {
+            vec![id, newest]
+        } else {
+            vec![id]
+        };
+        let windows = self.lookup_many(room, &ids, decode::<Window>)?;
+        let clears = self.note_clears(room, &windows);
+        Ok(find_message(
+            windows.into_iter().next().flatten(),
+            id,
+            &clears,
+        ))
+    }
+
+    /// Every pending clear the windows read carry (the head's are the newest), which this
+    /// request then remembers for the room.
+    fn note_clears(&self, room: &RoomId, windows: &[Option<Window>]) -> Vec<PendingClear> {
+        let mut clears: Vec<PendingClear> = Vec::new();
+        for clear in windows.iter().flatten().flat_map(|w| &w.clears) {
+            if !clears.contains(clear) {
+                clears.push(clear.clone());
+            }
+        }
+        let mut seen = self.clears_seen.borrow_mut();
+        seen.retain(|(r, _)| r != room);
+        seen.push((room.clone(), clears.clone()));
+        clears
     }
 
     /// Stores `draft` as the room's next message and returns it with its id and date.
@@ -222,6 +298,18 @@ impl<'a> Rooms<'a> {
                 .collect()
         })
     }
+}
+
+/// Message `id` as its own window holds it, unless deleted or covered by one of `clears`.
+fn find_message(window: Option<Window>, id: MessageId, clears: &[PendingClear]) -> Option<Message> {
+    window
+        .into_iter()
+        .flat_map(|w| w.messages)
+        .find_map(|entry| match entry {
+            Entry::Message(m) if m.id == id => Some(m),
+            _ => None,
+        })
+        .filter(|m| !clears.iter().any(|c| c.removes(m)))
 }
 
 #[cfg(test)]

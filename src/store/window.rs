@@ -6,6 +6,12 @@
 //! its id stays in the sequence, its text and author are erased from every window that
 //! copied it. An edit rewrites the message's entry in place (text and `edited` date) and
 //! adds an `Edit` entry saying so; the text lives only in the message's entry.
+//!
+//! A clear is different: it removes messages from every window of the room, far more
+//! than one request can rewrite (`moderation::erasure`). So each window also carries
+//! the room's *pending clears* forward from the head it copied: any read that includes
+//! the head window (or looks it up) knows every clear whose erasure may not be finished,
+//! and reads the messages they cover as removed ([`hide_cleared`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -155,6 +161,79 @@ pub struct Window {
     /// Up to `WINDOW` consecutive entries, oldest first, ending with the key's own.
     /// (Named `messages` since before windows held anything else.)
     pub messages: Vec<Entry>,
+    /// Clears whose erasure of older windows may not be finished, carried forward from
+    /// the window this one copied. Absent in windows written before clears were erased
+    /// in steps, and whenever nothing is pending.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clears: Vec<PendingClear>,
+}
+
+/// A clear event (its id, whose messages) that reads must still apply themselves.
+/// Stored as the event's own entry (`{"id","event":"clear"[,"from"]}`), which reuses the
+/// entries' serde code rather than adding more to the package.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "Entry", into = "Entry")]
+pub struct PendingClear {
+    pub id: MessageId,
+    pub from: Option<String>,
+}
+
+impl TryFrom<Entry> for PendingClear {
+    type Error = &'static str;
+
+    fn try_from(entry: Entry) -> Result<Self, Self::Error> {
+        match entry {
+            Entry::Event {
+                id,
+                change: Change::Clear { from },
+            } => Ok(PendingClear { id, from }),
+            _ => Err("a pending clear is a clear event"),
+        }
+    }
+}
+
+impl From<PendingClear> for Entry {
+    fn from(clear: PendingClear) -> Self {
+        Entry::Event {
+            id: clear.id,
+            change: Change::Clear { from: clear.from },
+        }
+    }
+}
+
+impl PendingClear {
+    /// Whether this clear removed `entry`: a message before it, by anyone or by `from`.
+    pub fn covers(&self, entry: &Entry) -> bool {
+        match entry {
+            Entry::Message(m) => self.removes(m),
+            Entry::Event { .. } | Entry::Gone { .. } => false,
+        }
+    }
+
+    pub fn removes(&self, m: &Message) -> bool {
+        m.id < self.id && self.from.as_ref().is_none_or(|f| *f == m.from)
+    }
+}
+
+/// Adds `clear` to a pending list, dropping the clears it includes: a clear of everyone
+/// includes every earlier clear, one of a person that person's earlier ones. The list is
+/// then at most one clear of everyone plus one per person cleared since.
+pub fn add_clear(clears: &mut Vec<PendingClear>, clear: PendingClear) {
+    clears.retain(|c| clear.from.is_some() && c.from != clear.from);
+    clears.push(clear);
+}
+
+/// Reads the entries any of `clears` covers as removed (`Gone`), as the erasure will
+/// leave them; `true` if any was.
+pub fn hide_cleared(entries: &mut [Entry], clears: &[PendingClear]) -> bool {
+    let mut hid = false;
+    for entry in entries {
+        if clears.iter().any(|c| c.covers(entry)) {
+            *entry = Entry::gone(entry.id());
+            hid = true;
+        }
+    }
+    hid
 }
 
 impl Window {
@@ -162,16 +241,27 @@ impl Window {
         self.messages.last().map_or(0, Entry::id)
     }
 
-    /// The window of the entry that follows `base` (the room's head, if any).
+    /// The window of the entry that follows `base` (the room's head, if any). It
+    /// carries `base`'s pending clears forward, and its own if the entry is a clear.
     pub fn extend(base: Option<&Window>, entry: Entry, writer: &str) -> Window {
         let previous = base.map_or(&[][..], |w| &w.messages[..]);
         let keep = previous.len().min(WINDOW as usize - 1);
         let mut messages = Vec::with_capacity(keep + 1);
         messages.extend_from_slice(&previous[previous.len() - keep..]);
+        let mut clears = base.map_or_else(Vec::new, |w| w.clears.clone());
+        if let Entry::Event {
+            id,
+            change: Change::Clear { from },
+        } = &entry
+        {
+            let from = from.clone();
+            add_clear(&mut clears, PendingClear { id: *id, from });
+        }
         messages.push(entry);
         Window {
             writer: writer.to_owned(),
             messages,
+            clears,
         }
     }
 
@@ -205,116 +295,4 @@ pub fn windows_covering(lo: MessageId, hi: MessageId) -> Vec<MessageId> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn msg(id: MessageId) -> Entry {
-        Entry::Message(Message {
-            id,
-            from: "a".into(),
-            date: "2026-11-22T00:00:00.000Z".into(),
-            text: format!("m{id}"),
-            edited: None,
-        })
-    }
-
-    #[test]
-    fn windows_keep_the_last_fifty() {
-        let mut w: Option<Window> = None;
-        for id in 1..=120 {
-            w = Some(Window::extend(w.as_ref(), msg(id), "me"));
-            let win = w.as_ref().unwrap();
-            assert_eq!(win.newest_id(), id);
-            assert_eq!(win.messages.len() as u64, id.min(WINDOW));
-            assert_eq!(win.messages[0].id(), id.saturating_sub(WINDOW - 1).max(1));
-        }
-    }
-
-    #[test]
-    fn entries_read_in_every_stored_shape() {
-        let entries = [
-            r#"{"id":1,"from":"ann","date":"d","text":"old window, before moderation"}"#,
-            r#"{"id":2,"from":"bob","date":"d","text":"fixed","edited":"e"}"#,
-            r#"{"id":3,"gone":true}"#,
-            r#"{"id":4,"event":"delete","target":3}"#,
-            r#"{"id":5,"event":"edit","target":2}"#,
-            r#"{"id":6,"event":"clear"}"#,
-            r#"{"id":7,"event":"clear","from":"ann"}"#,
-        ];
-        let stored = format!(r#"{{"writer":"w","messages":[{}]}}"#, entries.join(","));
-        let w: Window = serde_json::from_str(&stored).unwrap();
-        assert!(matches!(&w.messages[0], Entry::Message(m) if m.edited.is_none()));
-        assert!(matches!(&w.messages[1], Entry::Message(m) if m.edited.as_deref() == Some("e")));
-        assert_eq!(w.messages[2], Entry::gone(3));
-        assert_eq!(
-            w.messages[3],
-            Entry::Event {
-                id: 4,
-                change: Change::Delete { target: 3 }
-            }
-        );
-        assert_eq!(
-            w.messages[4],
-            Entry::Event {
-                id: 5,
-                change: Change::Edit { target: 2 }
-            }
-        );
-        assert_eq!(
-            w.messages[5],
-            Entry::Event {
-                id: 6,
-                change: Change::Clear { from: None }
-            }
-        );
-        assert_eq!(
-            w.messages[6],
-            Entry::Event {
-                id: 7,
-                change: Change::Clear {
-                    from: Some("ann".into())
-                }
-            }
-        );
-        let again: Window = serde_json::from_str(&serde_json::to_string(&w).unwrap()).unwrap();
-        assert_eq!(again, w);
-        // Written back byte for byte as stored: same keys, same order.
-        let written: Vec<String> = w
-            .messages
-            .iter()
-            .map(|e| serde_json::to_string(e).unwrap())
-            .collect();
-        assert_eq!(written, entries);
-    }
-
-    #[test]
-    fn malformed_entries_are_refused() {
-        for bad in [
-            r#"{"id":1,"from":"ann","date":"d"}"#,
-            r#"{"id":1}"#,
-            r#"{"id":1,"event":"delete"}"#,
-            r#"{"id":1,"event":"clear","target":3}"#,
-            r#"{"id":1,"event":"rename","target":3}"#,
-            r#"{"from":"ann","date":"d","text":"no id"}"#,
-        ] {
-            assert!(serde_json::from_str::<Entry>(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn covering_windows() {
-        assert_eq!(windows_covering(1, 120), vec![120, 70, 20]);
-        assert_eq!(windows_covering(71, 120), vec![120]);
-        assert_eq!(windows_covering(70, 120), vec![120, 70]);
-        assert_eq!(windows_covering(1, 50), vec![50]);
-        assert_eq!(windows_covering(0, 3), vec![3]);
-        assert_eq!(windows_covering(5, 4), Vec::<MessageId>::new());
-        assert_eq!(windows_covering(1, 0), Vec::<MessageId>::new());
-        for (lo, hi) in [(1u64, 1u64), (1, 100), (3, 250), (51, 100), (101, 101)] {
-            assert_eq!(
-                windows_covering(lo, hi).len() as u64,
-                (hi - lo + 1).div_ceil(WINDOW)
-            );
-        }
-    }
-}
+mod tests;

@@ -11,7 +11,10 @@
 //!
 //! Admins are the account names in config `admins`, and anyone presenting the Secret
 //! Store's `admin_key` as a bearer token (the one way in open mode). Each change is an
-//! event in the room's sequence, published like a message (`store::moderation`).
+//! event in the room's sequence, published like a message (`store::moderation`). A clear
+//! takes effect at once; its text is erased afterwards in steps (`erasure`).
+
+pub mod erasure;
 
 use fastly::http::Method;
 use fastly::{Request, Response};
@@ -239,12 +242,15 @@ pub fn clear(req: &Request, room: &RoomId, config: &Config, meter: &KvMeter) {
     })();
     match cleared {
         Ok((rooms, applied, from)) => {
+            // `cleared`: the messages removed from the room's newest window (at most 49,
+            // what a page shows); older ones are hidden at once and erased in steps.
             let body = json!({
                 "cleared": applied.changed.len(),
                 "from": from,
                 "last-event-id": applied.event_id.to_string(),
             });
             announce(config, &rooms, room, &applied, json_response(&body), meter);
+            erasure::request_step(req, config, room);
         }
         Err(e) => send(Err(e), meter),
     }
