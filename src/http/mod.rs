@@ -34,6 +34,7 @@ use crate::web::{self, Identity, assets};
 pub fn serve(req: Request) {
     let meter = KvMeter::default();
     let config = Config::open();
+    crate::store::simulate(config.kv_delay(), config.kv_list_order());
     let path = req.get_path().to_owned();
     let route = Route::parse(&path);
     // A socket's handshake is checked by its handler, as a write (api::ws); Fanout's

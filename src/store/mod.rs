@@ -29,13 +29,17 @@
 //!   lists and lookups, so an old room's history simply ages out.
 //!
 //! Files: `keys` (the message key layout), `window` (window arithmetic), `rooms` (reads
-//! and appends), `turn` (the per-POP append lock), `accounts` (people, passkeys, API
+//! and appends), `head` (finding a room's newest id whatever the list order), `turn`
+//! (the per-POP append lock and retry pauses), `local` (local-only KV latency and
+//! list-order switches), `accounts` (people, passkeys, API
 //! keys and ceremonies, with their own key layout), `kv` (metered JSON records). Failures are [`StoreError`]s; the HTTP
 //! layer decides what a client sees.
 
 mod accounts;
+mod head;
 mod keys;
 mod kv;
+mod local;
 mod moderation;
 mod rooms;
 mod turn;
@@ -44,6 +48,7 @@ mod window;
 pub use accounts::{
     Accounts, ApiKeyInfo, ApiKeyOwner, Challenge, Credential, PasskeyRef, Purpose, User,
 };
+pub use local::{ListOrder, simulate};
 pub use moderation::{Applied, Refusal};
 pub use rooms::Rooms;
 pub use window::{Change, Entry};
@@ -64,6 +69,8 @@ pub enum StoreError {
     Unavailable,
     /// Too many posts raced for the room's next id.
     Contended,
+    /// The KV Store pushed back (429, or a 5xx-like failure) and kept doing so.
+    Throttled,
     /// A listed key could not be read yet (replication lag on a real KV).
     Busy,
     /// A stored value did not decode.
@@ -78,16 +85,24 @@ impl std::fmt::Display for StoreError {
             StoreError::Contended => {
                 "Too many messages are being posted to this room at once; try again."
             }
+            StoreError::Throttled => {
+                "The message store is overloaded right now; try again in a few seconds."
+            }
             StoreError::Busy => "The room is busy; try again.",
             StoreError::Unreadable => "A stored message could not be read.",
         })
     }
 }
 
+/// A rate limit (429) or a failure at the store (`Unexpected`, the SDK's 5xx-like
+/// errors) is back-pressure, worth a later retry; anything else is the store failing.
 impl From<KVStoreError> for StoreError {
     fn from(e: KVStoreError) -> Self {
         log::error!("KV Store error: {e}");
-        StoreError::Unavailable
+        match e {
+            KVStoreError::TooManyRequests | KVStoreError::Unexpected(_) => StoreError::Throttled,
+            _ => StoreError::Unavailable,
+        }
     }
 }
 
