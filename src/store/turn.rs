@@ -7,8 +7,14 @@ use fastly::cache::core::{CacheKey, Transaction};
 use super::local::clock_nanos;
 use crate::model::RoomId;
 
-/// How long a post waits for its turn before appending without one.
-const TURN_WAIT: Duration = Duration::from_secs(2);
+/// How long a post waits for its turn before appending without one. A turn is held
+/// for about 3 KV operations (list, lookup, `Add`): ~90 ms at Fastly's 30 ms, so 20
+/// posters at once queue ~1.8 s, and a machine under load makes it longer. Past the
+/// wait, posts race each other's `Add`s, each loss costing 2–4 more operations: at 2 s,
+/// 20 posters × 5 posts at 30 ms/op spent 7.1 operations per post (max 46) and 1 in 100
+/// was refused; 4 s keeps twice that queue in line and a post's wall time far below
+/// the 60 s limit.
+const TURN_WAIT: Duration = Duration::from_secs(4);
 /// First pause after a lost race (the cap of its jitter), doubling with each loss.
 const BACKOFF_FIRST: Duration = Duration::from_millis(4);
 /// Longest pause after a lost race: about one attempt at Fastly's KV latency (2–4
