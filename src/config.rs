@@ -16,6 +16,7 @@ use fastly::config_store::ConfigStore;
 use fastly::secret_store::SecretStore;
 
 use crate::budget;
+use crate::store::ListOrder;
 
 pub const CONFIG_STORE: &str = "edge_chat_config";
 pub const SECRET_STORE: &str = "edge_chat_secrets";
@@ -147,6 +148,32 @@ impl Config {
     pub fn retention(&self) -> Duration {
         let days = self.number("retention_days", 1..=3650, DEFAULT_RETENTION_DAYS);
         Duration::from_secs(days * 24 * 3600)
+    }
+
+    /// A simulated KV round trip for every operation (`kv_delay_ms`, 0..=1000; local
+    /// only, see `running_locally`): Fastly's KV latency on Viceroy (`timing`).
+    pub fn kv_delay(&self) -> Duration {
+        if !running_locally() {
+            return Duration::ZERO;
+        }
+        Duration::from_millis(self.number("kv_delay_ms", 0..=1000, 0))
+    }
+
+    /// How listed KV pages reach the code (`kv_list_order`: `shuffle` or `reverse`;
+    /// local only): a test switch for a store that documents no list order.
+    pub fn kv_list_order(&self) -> ListOrder {
+        if !running_locally() {
+            return ListOrder::AsListed;
+        }
+        match self.get("kv_list_order").as_deref().map(str::trim) {
+            None => ListOrder::AsListed,
+            Some("shuffle") => ListOrder::Shuffled,
+            Some("reverse") => ListOrder::Reversed,
+            Some(other) => {
+                log::error!("unknown kv_list_order {other:?}; listing as the store does");
+                ListOrder::AsListed
+            }
+        }
     }
 
     /// Origins besides the service's own that may send unsafe requests and run passkey
@@ -339,6 +366,15 @@ fn read_secret(name: &str) -> Option<String> {
     Some(text).filter(|t| !t.is_empty())
 }
 
+/// Whether this is Viceroy, the local test server: it names the host `localhost` and
+/// the POP `XXX`, which no Fastly cache node does. Local-only switches (`kv_delay_ms`,
+/// `kv_list_order`) are not even looked up elsewhere, so a production Config Store
+/// entry can neither slow the service nor cost it a lookup.
+fn running_locally() -> bool {
+    let env = |name| std::env::var(name).unwrap_or_default();
+    env("FASTLY_HOSTNAME") == "localhost" && env("FASTLY_POP") == "XXX"
+}
+
 /// Replaces `{service_id}` with this service's id, so one config value serves every
 /// service the package is deployed to.
 fn expand(template: &str) -> String {
@@ -362,6 +398,15 @@ mod tests {
         assert_eq!(expand("fastly:{service_id}"), format!("fastly:{id}"));
         assert_eq!(expand("/publish/"), "/publish/");
         assert_eq!(unescape_pem("a\\nb"), "a\nb");
+    }
+
+    #[test]
+    fn local_switches_are_honoured_under_viceroy_only() {
+        assert!(running_locally(), "unit tests run in Viceroy");
+        // Unset in the unit tests' config store: off.
+        let config = Config::open();
+        assert_eq!(config.kv_delay(), Duration::ZERO);
+        assert_eq!(config.kv_list_order(), ListOrder::AsListed);
     }
 
     #[test]

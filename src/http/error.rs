@@ -173,9 +173,46 @@ impl From<Invalid> for ApiError {
     }
 }
 
-/// The store failing is never the client's fault: 503, worth a retry.
+/// `Retry-After` when posts raced for a room's next id until the append's budget was
+/// spent: the winners are done by then, so a second later the room is calmer.
+const CONTENDED_RETRY_SECS: u64 = 1;
+/// `Retry-After` when the KV Store pushed back (429 or 5xx-like) through every pause.
+const THROTTLED_RETRY_SECS: u64 = 3;
+
+/// The store failing is never the client's fault: 503, worth a retry, and when
+/// (`Retry-After`, 1 s unless the store's answer says it should be longer).
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError::unavailable(e.to_string())
+        let retry_after = match e {
+            StoreError::Contended => CONTENDED_RETRY_SECS,
+            StoreError::Throttled => THROTTLED_RETRY_SECS,
+            _ => 1,
+        };
+        Self {
+            retry_after: Some(retry_after),
+            ..ApiError::unavailable(e.to_string())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_that_gave_up_is_a_503_saying_when_to_retry() {
+        for (e, secs) in [
+            (StoreError::Contended, "1"),
+            (StoreError::Throttled, "3"),
+            (StoreError::Busy, "1"),
+        ] {
+            let resp = ApiError::from(e).into_response();
+            assert_eq!(resp.get_status(), StatusCode::SERVICE_UNAVAILABLE, "{e:?}");
+            assert_eq!(
+                resp.get_header_str(header::RETRY_AFTER),
+                Some(secs),
+                "{e:?}"
+            );
+        }
     }
 }

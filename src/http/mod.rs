@@ -36,6 +36,7 @@ use crate::web::{self, Identity, assets};
 pub fn serve(req: Request) {
     let meter = KvMeter::default();
     let config = Config::open();
+    crate::store::simulate(config.kv_delay(), config.kv_list_order());
     let path = req.get_path().to_owned();
     let route = Route::parse(&path);
     if let Some(refused) = deployment::refusal(&req, &route, &config) {

@@ -7,17 +7,20 @@
 //! m:<room>:<9999999999 - id, 10 digits>  →  {"writer": "<uuid>", "messages": [ … ]}
 //! ```
 //!
-//! * **Newest first.** The id is stored inverted, so a prefix list in KV's lexicographic
-//!   order returns the room's newest message first: `list(prefix, limit 1)` finds the
-//!   head of a room in one operation, with no counter key that every post would rewrite.
+//! * **Newest first.** The id is stored inverted, so a prefix list in lexicographic
+//!   order returns the room's newest message first: one list finds the head of a room,
+//!   with no counter key that every post would rewrite. Fastly documents no list order,
+//!   so `head` checks each page and falls back to a full listing when it is not in order.
 //! * **Windows.** The value of message `n` holds messages `n-49 ..= n` (oldest first):
 //!   the writer copies the previous window and appends. Any 50 consecutive messages are
 //!   then one lookup away, so the newest 50 cost 2 operations (list + lookup) and a
 //!   resume that missed `k` messages costs `1 + ⌈k/50⌉`.
 //! * **Ids without a counter.** A writer reads the head `n` and inserts `n+1` with
 //!   `InsertMode::Add` (insert-if-absent). Losing a race means someone else holds `n+1`;
-//!   we back off, re-read the head and try again. Ids only ever extend an existing
-//!   window by one, so they are 1, 2, 3, … with no gaps and no duplicates.
+//!   we back off and extend the winner's window (or re-read the head), within a budget
+//!   of attempts and KV operations sized for Fastly's 20–50 ms round trips. Ids only
+//!   ever extend an existing window by one, so they are 1, 2, 3, … with no gaps and no
+//!   duplicates.
 //! * **Turns.** Posts to one room at one POP take turns (`turn::AppendTurn`, a lock made
 //!   of the cache's request collapsing), so they queue instead of racing each other, and
 //!   the `Add` decides between POPs. Viceroy's `Add` is check-then-write, not atomic: a
@@ -29,13 +32,17 @@
 //!   lists and lookups, so an old room's history simply ages out.
 //!
 //! Files: `keys` (the message key layout), `window` (window arithmetic), `rooms` (reads
-//! and appends), `turn` (the per-POP append lock), `accounts` (people, passkeys, API
-//! keys and ceremonies, with their own key layout), `kv` (metered JSON records). Failures are [`StoreError`]s; the HTTP
-//! layer decides what a client sees.
+//! and appends), `head` (finding a room's newest id whatever the list order), `turn`
+//! (the per-POP append lock and retry pauses), `local` (local-only KV latency and
+//! list-order switches), `accounts` (people, passkeys, API keys and ceremonies, with
+//! their own key layout), `kv` (metered JSON records). Failures are [`StoreError`]s;
+//! the HTTP layer decides what a client sees.
 
 mod accounts;
+mod head;
 mod keys;
 mod kv;
+mod local;
 mod moderation;
 mod rooms;
 mod turn;
@@ -44,6 +51,7 @@ mod window;
 pub use accounts::{
     Accounts, ApiKeyInfo, ApiKeyOwner, Challenge, Credential, PasskeyRef, Purpose, User,
 };
+pub use local::{ListOrder, simulate};
 pub use moderation::{Applied, Refusal};
 pub use rooms::Rooms;
 pub use window::{Change, Entry};
@@ -64,6 +72,8 @@ pub enum StoreError {
     Unavailable,
     /// Too many posts raced for the room's next id.
     Contended,
+    /// The KV Store pushed back (429, or a 5xx-like failure) and kept doing so.
+    Throttled,
     /// A listed key could not be read yet (replication lag on a real KV).
     Busy,
     /// A stored value did not decode.
@@ -78,16 +88,24 @@ impl std::fmt::Display for StoreError {
             StoreError::Contended => {
                 "Too many messages are being posted to this room at once; try again."
             }
+            StoreError::Throttled => {
+                "The message store is overloaded right now; try again in a few seconds."
+            }
             StoreError::Busy => "The room is busy; try again.",
             StoreError::Unreadable => "A stored message could not be read.",
         })
     }
 }
 
+/// A rate limit (429) or a failure at the store (`Unexpected`, the SDK's 5xx-like
+/// errors) is back-pressure, worth a later retry; anything else is the store failing.
 impl From<KVStoreError> for StoreError {
     fn from(e: KVStoreError) -> Self {
         log::error!("KV Store error: {e}");
-        StoreError::Unavailable
+        match e {
+            KVStoreError::TooManyRequests | KVStoreError::Unexpected(_) => StoreError::Throttled,
+            _ => StoreError::Unavailable,
+        }
     }
 }
 

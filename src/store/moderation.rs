@@ -22,7 +22,7 @@ use fastly::kv_store::{KVStoreError, PendingInsertHandle};
 
 use super::keys::message_key;
 use super::rooms::{Rewrite, Rooms};
-use super::turn::{AppendTurn, backoff};
+use super::turn::{AppendTurn, after_lost_race};
 use super::window::{Change, Entry, PendingClear, WINDOW, Window};
 use super::{StoreError, decode};
 use crate::model::{Message, MessageId, RoomId, format_date};
@@ -213,7 +213,7 @@ impl Rooms<'_> {
         let mut round = 0;
         while !pending.is_empty() && 2 * pending.len() as u32 <= left {
             if round > 0 {
-                backoff(round);
+                after_lost_race(round);
             }
             round += 1;
             let windows = self.read_versioned(room, &pending)?;

@@ -11,17 +11,46 @@ use std::time::Duration;
 use fastly::kv_store::{InsertMode, KVStore, KVStoreError, LookupResponse};
 use time::OffsetDateTime;
 
-use super::keys::{id_from_key, message_key, room_prefix};
+use super::keys::message_key;
 use super::kv::open_store;
-use super::turn::{AppendTurn, backoff};
+use super::local;
+use super::turn::{AppendTurn, after_lost_race, under_pressure};
 use super::window::{Entry, PendingClear, Window, hide_cleared, windows_covering};
 use super::{StoreError, decode};
 use crate::model::{Draft, Message, MessageId, RoomId};
 use crate::timing::KvMeter;
 
-/// How many insert attempts a post makes before giving up. Each lost race means
-/// another post succeeded, so this bounds work, not correctness.
-const APPEND_ATTEMPTS: u32 = 256;
+/// Insert attempts an append makes before giving up with `Contended` (a 503 with
+/// `Retry-After`). Each lost race means another post took the id, so this bounds work,
+/// not correctness. Sized for Fastly's KV, a 20–50 ms round trip per operation: an
+/// attempt is 2–4 operations plus its pause (up to `turn::BACKOFF_MAX`), so 16 lost
+/// races cost at most ~3.5 s at 50 ms. (On Viceroy's zero-latency KV it was 256.)
+const APPEND_ATTEMPTS: u32 = 16;
+/// KV operations one append may spend. A request may make 200 in all (issue 17): a
+/// post's auth reads are 0–1 and a moderation change's window rewrites up to 100, so
+/// an append keeps well under half.
+const APPEND_OPS: u32 = 64;
+/// The most one attempt spends: list the head, read its window, `Add`, read back.
+const ATTEMPT_OPS: u32 = 4;
+/// Tries when the store pushes back (429 `TooManyRequests`, or a 5xx-like `Unexpected`)
+/// before giving up with `Throttled`: each waits `turn::under_pressure`, 0.25–1 s.
+const PRESSURE_ATTEMPTS: u32 = 3;
+
+/// Where an append attempt starts from.
+enum Base {
+    /// The room's head as listed now; a window already read saves its lookup if it is
+    /// still the head.
+    Head(Option<Window>),
+    /// The window a lost race's winner wrote: the id after it is the next to try.
+    Winner(Window),
+}
+
+/// How an attempt ended: our entry is stored, or someone else holds the id (and what
+/// they wrote, if it could be read).
+enum Outcome<T> {
+    Won(T),
+    Lost(Option<Window>),
+}
 
 /// The rooms of one request: the KV handle plus the meter every operation reports to.
 pub struct Rooms<'a> {
@@ -45,19 +74,6 @@ impl<'a> Rooms<'a> {
             ttl,
             clears_seen: RefCell::default(),
         })
-    }
-
-    /// The id of the room's newest entry, 0 for an empty room. One list operation.
-    pub fn newest_id(&self, room: &RoomId) -> Result<MessageId, StoreError> {
-        let prefix = room_prefix(room);
-        let page = self.meter.time(1, || {
-            self.kv.build_list().prefix(&prefix).limit(1).execute()
-        })?;
-        Ok(page
-            .keys()
-            .first()
-            .and_then(|k| id_from_key(&prefix, k))
-            .unwrap_or(0))
     }
 
     /// Up to `limit` newest messages with ids below `before` (if given), oldest first,
@@ -199,6 +215,13 @@ impl<'a> Rooms<'a> {
 
     /// Appends the entry `build` makes for the room's next id, applying `rewrite` to the
     /// entries its window copies from the head, and returns what `build` returned with it.
+    ///
+    /// Attempts until one `Add` wins, within `APPEND_ATTEMPTS` and `APPEND_OPS`: after a
+    /// lost race, a jittered exponential pause (`turn::after_lost_race`) and the next
+    /// attempt extends the winner's window (it holds the id we lost, so its successor is
+    /// the next one to try) or, after losing that too, re-reads the head. A store that
+    /// pushes back (429, or a 5xx-like failure) is not a lost race: a long pause
+    /// (`turn::under_pressure`), at most `PRESSURE_ATTEMPTS` tries, then `Throttled`.
     pub(super) fn append_entry<T>(
         &self,
         room: &RoomId,
@@ -207,48 +230,88 @@ impl<'a> Rooms<'a> {
         rewrite: Rewrite,
     ) -> Result<T, StoreError> {
         let writer = uuid::Uuid::new_v4().to_string();
-        let mut base = self.head_window(room, None)?;
-        for attempt in 0..APPEND_ATTEMPTS {
-            if attempt > 0 {
-                backoff(attempt);
+        let spent_before = self.meter.ops();
+        let mut base = Base::Head(None);
+        let mut pushed_back = 0;
+        for attempt in 1..=APPEND_ATTEMPTS {
+            if self.meter.ops() - spent_before + ATTEMPT_OPS > APPEND_OPS {
+                break;
             }
-            let id = base.as_ref().map_or(0, Window::newest_id) + 1;
-            let (entry, built) = build(id);
-            let mut window = Window::extend(base.as_ref(), entry, &writer);
-            window.rewrite(&|e: &Entry| if e.id() == id { None } else { rewrite(e) });
-            let body = serde_json::to_vec(&window).expect("a window always serializes");
-            let key = message_key(room, id);
-            let inserted = self.meter.time(1, || {
-                self.kv
-                    .build_insert()
-                    .mode(InsertMode::Add)
-                    .time_to_live(self.ttl)
-                    .execute(&key, body)
-            });
-            let added = match inserted {
-                Ok(()) => true,
-                Err(KVStoreError::ItemPreconditionFailed | KVStoreError::TooManyRequests) => false,
-                Err(e) => return Err(e.into()),
-            };
-            // With our turn, no other post here is adding this key, and other POPs'
-            // Adds are atomic: success is final. Without one, Viceroy's check-then-write
-            // Add may have let another post in, so read back what the key holds.
-            if added && turn.is_held() {
-                return Ok(built);
+            match self.attempt(room, turn, &writer, &base, &build, rewrite) {
+                Ok(Outcome::Won(built)) => return Ok(built),
+                Ok(Outcome::Lost(held)) => {
+                    base = match (base, held) {
+                        (Base::Head(_), Some(winner)) => Base::Winner(winner),
+                        (_, held) => Base::Head(held),
+                    };
+                    after_lost_race(attempt);
+                }
+                Err(StoreError::Throttled) if pushed_back + 1 < PRESSURE_ATTEMPTS => {
+                    pushed_back += 1;
+                    log::warn!("room {room}: KV pushed back; pausing (round {pushed_back})");
+                    under_pressure(pushed_back);
+                }
+                Err(e) => return Err(e),
             }
-            let held = self.lookup(room, id)?;
-            match &held {
-                Some(held) if held.writer == writer => return Ok(built),
-                // A real KV's Add is atomic; reads may lag our own write by a moment.
-                None if added => return Ok(built),
-                _ => {}
-            }
-            // Lost: others may have posted more while we raced, so start again from
-            // the room's head rather than one past the winner.
-            base = self.head_window(room, held)?;
         }
-        log::warn!("room {room}: gave up after {APPEND_ATTEMPTS} lost races");
+        log::warn!(
+            "room {room}: no id won within {APPEND_ATTEMPTS} attempts or {APPEND_OPS} KV \
+             operations"
+        );
         Err(StoreError::Contended)
+    }
+
+    /// One try at the next id after `base`: at most `ATTEMPT_OPS` KV operations.
+    fn attempt<T>(
+        &self,
+        room: &RoomId,
+        turn: &AppendTurn,
+        writer: &str,
+        base: &Base,
+        build: &impl Fn(MessageId) -> (Entry, T),
+        rewrite: Rewrite,
+    ) -> Result<Outcome<T>, StoreError> {
+        let listed;
+        let head = match base {
+            Base::Head(known) => {
+                listed = self.head_window(room, known.clone())?;
+                listed.as_ref()
+            }
+            Base::Winner(window) => Some(window),
+        };
+        let id = head.map_or(0, Window::newest_id) + 1;
+        let (entry, built) = build(id);
+        let mut window = Window::extend(head, entry, writer);
+        window.rewrite(&|e: &Entry| if e.id() == id { None } else { rewrite(e) });
+        let body = serde_json::to_vec(&window).expect("a window always serializes");
+        let key = message_key(room, id);
+        let inserted = self.meter.time(1, || match local::faults::take() {
+            Some(fault) => Err(fault),
+            None => self
+                .kv
+                .build_insert()
+                .mode(InsertMode::Add)
+                .time_to_live(self.ttl)
+                .execute(&key, body),
+        });
+        let added = match inserted {
+            Ok(()) => true,
+            Err(KVStoreError::ItemPreconditionFailed) => false,
+            Err(e) => return Err(e.into()),
+        };
+        // With our turn, no other post here is adding this key, and other POPs'
+        // Adds are atomic: success is final. Without one, Viceroy's check-then-write
+        // Add may have let another post in, so read back what the key holds.
+        if added && turn.is_held() {
+            return Ok(Outcome::Won(built));
+        }
+        let held = self.lookup(room, id)?;
+        Ok(match &held {
+            Some(held) if held.writer == writer => Outcome::Won(built),
+            // A real KV's Add is atomic; reads may lag our own write by a moment.
+            None if added => Outcome::Won(built),
+            _ => Outcome::Lost(held),
+        })
     }
 
     /// The newest entry's window, or `None` for an empty room. `known` is a window
@@ -361,5 +424,58 @@ mod tests {
             "{}",
             meter.server_timing()
         );
+    }
+
+    #[test]
+    fn a_kv_push_back_pauses_and_retries_instead_of_racing() {
+        let meter = KvMeter::default();
+        let rooms = Rooms::open(&meter, Duration::from_secs(600)).unwrap();
+        let r = room("unit-pushback");
+        local::faults::inject(KVStoreError::TooManyRequests, 1);
+        local::faults::inject(
+            KVStoreError::Unexpected(fastly_shared::FastlyStatus::ERROR),
+            1,
+        );
+        assert_eq!(rooms.append(&r, draft("patient")).unwrap().id, 1);
+        assert_eq!(local::faults::left(), 0);
+        // Each try re-reads nothing it knows: list + add, twice refused, then list + add.
+        assert_eq!(meter.ops(), 6);
+
+        let meter = KvMeter::default();
+        let rooms = Rooms::open(&meter, Duration::from_secs(600)).unwrap();
+        local::faults::inject(KVStoreError::TooManyRequests, 10);
+        assert_eq!(
+            rooms.append(&r, draft("refused")),
+            Err(StoreError::Throttled)
+        );
+        assert_eq!(
+            10 - local::faults::left(),
+            PRESSURE_ATTEMPTS as usize,
+            "a few tries, not a race"
+        );
+        while local::faults::take().is_some() {}
+        assert_eq!(rooms.newest_id(&r).unwrap(), 1, "nothing was stored");
+    }
+
+    #[test]
+    fn a_post_that_keeps_losing_gives_up_within_its_budget() {
+        let meter = KvMeter::default();
+        let rooms = Rooms::open(&meter, Duration::from_secs(600)).unwrap();
+        let r = room("unit-budget");
+        rooms.append(&r, draft("first")).unwrap();
+        let before = meter.ops();
+        local::faults::inject(KVStoreError::ItemPreconditionFailed, 1000);
+        assert_eq!(rooms.append(&r, draft("loser")), Err(StoreError::Contended));
+        let spent = meter.ops() - before;
+        let attempts = 1000 - local::faults::left() as u32;
+        while local::faults::take().is_some() {}
+        assert!(attempts <= APPEND_ATTEMPTS, "{attempts} attempts");
+        assert!(
+            spent <= APPEND_OPS && APPEND_OPS < 200,
+            "{spent} KV operations"
+        );
+        assert!(attempts >= APPEND_ATTEMPTS / 2, "gave up early: {attempts}");
+        assert_eq!(rooms.newest_id(&r).unwrap(), 1);
+        assert_eq!(rooms.append(&r, draft("next")).unwrap().id, 2);
     }
 }

@@ -26,7 +26,7 @@ open-mode stacks) shows how far stacks differ by themselves.
 
 Modules: __main__ (CLI and the order of scenarios), scenarios (what is measured), identity
 (session check, rate limiter, passkey ceremonies), moderation (delete, edit), rounds
-(interleaved variants), passkey (a signed-in browser over tests/softauthn.py), baseline
+(interleaved variants), kv_latency (posts at Fastly's KV latency), passkey (a signed-in browser over tests/softauthn.py), baseline
 (--size-baseline build), delivery (fan-out rounds), floors (hello service, raw Pushpin), http
 and sse (clients), measure (percentiles, CPU), viceroy_log (heap and time per request), results
 (dataclasses), report (the table).

@@ -8,6 +8,7 @@ from collections import Counter
 
 from .delivery import PACE_GAP
 from .measure import med, mode, pct
+from .kv_latency import report as kv_latency_report
 from .presence import report as presence_report
 from .results import shaper_name
 
@@ -36,6 +37,7 @@ def render(run, machine, versions):
     out = []
     header(out.append, run, machine, versions)
     requests(out.append, run)
+    kv_latency_report(out.append, run.kv_latency, run.params)
     session(out.append, run)
     ceremonies(out.append, run)
     moderation(out.append, run)

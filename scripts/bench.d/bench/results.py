@@ -252,3 +252,4 @@ class Run:
     load: tuple  # os.getloadavg() before and after
     elapsed: float
     presence: object = None  # presence.PresenceCost
+    kv_latency: list = field(default_factory=list)  # kv_latency.AtDelay per delay

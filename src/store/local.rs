@@ -1,0 +1,116 @@
+//! Local-only switches that make Viceroy's KV Store behave as Fastly's may.
+//!
+//! Viceroy answers in microseconds and lists keys in lexicographic order (its store is a
+//! `BTreeMap`); Fastly's KV is a round trip to the store's primary and documents no list
+//! order. `http::serve` sets both switches at the start of each request from the config
+//! (`kv_delay_ms`, `kv_list_order`), which `config` reads only when running under
+//! Viceroy, so a production Config Store entry cannot slow or scramble the service.
+//! A process global is enough: one wasm instance serves one request.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
+
+use crate::timing;
+
+/// How the KV wrapper hands on each listed page (`kv_list_order`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListOrder {
+    /// As the store listed it.
+    AsListed,
+    /// In a random order.
+    Shuffled,
+    /// Back to front.
+    Reversed,
+}
+
+static LIST_ORDER: AtomicU8 = AtomicU8::new(ListOrder::AsListed as u8);
+
+/// Sets this request's simulated KV round trip and list order.
+pub fn simulate(delay: Duration, order: ListOrder) {
+    timing::set_kv_delay(delay);
+    LIST_ORDER.store(order as u8, Ordering::Relaxed);
+}
+
+/// Reorders one listed page of keys as the list-order switch says.
+pub(super) fn reorder(keys: &mut [String]) {
+    match LIST_ORDER.load(Ordering::Relaxed) {
+        o if o == ListOrder::Shuffled as u8 => shuffle(keys),
+        o if o == ListOrder::Reversed as u8 => keys.reverse(),
+        _ => {}
+    }
+}
+
+/// Fisher–Yates with a xorshift seeded from the clock: a test switch needs no RNG crate.
+fn shuffle(keys: &mut [String]) {
+    let mut state = clock_nanos() | 1;
+    for i in (1..keys.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        keys.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+}
+
+/// The clock's nanoseconds: random enough to spread retries and shuffle test pages.
+pub(super) fn clock_nanos() -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    now.as_secs().wrapping_mul(1_000_000_007) ^ u64::from(now.subsec_nanos())
+}
+
+/// Unit tests' seam for KV failures Viceroy never produces: the next `times` appends'
+/// inserts fail with `error` instead of reaching the store.
+#[cfg(test)]
+pub(super) mod faults {
+    use std::cell::RefCell;
+
+    use fastly::kv_store::KVStoreError;
+
+    thread_local! {
+        static NEXT: RefCell<Vec<KVStoreError>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub fn inject(error: KVStoreError, times: usize) {
+        NEXT.with(|next| next.borrow_mut().extend(std::iter::repeat_n(error, times)));
+    }
+
+    pub fn take() -> Option<KVStoreError> {
+        NEXT.with(|next| next.borrow_mut().pop())
+    }
+
+    pub fn left() -> usize {
+        NEXT.with(|next| next.borrow().len())
+    }
+}
+
+/// Outside unit tests nothing is ever injected.
+#[cfg(not(test))]
+pub(super) mod faults {
+    pub fn take() -> Option<fastly::kv_store::KVStoreError> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_are_reordered_as_switched() {
+        let page: Vec<String> = (0..20).map(|i| format!("k{i:02}")).collect();
+        let mut keys = page.clone();
+        reorder(&mut keys);
+        assert_eq!(keys, page, "as listed by default");
+        simulate(Duration::ZERO, ListOrder::Reversed);
+        reorder(&mut keys);
+        assert_eq!(keys.first().map(String::as_str), Some("k19"));
+        simulate(Duration::ZERO, ListOrder::Shuffled);
+        reorder(&mut keys);
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(sorted, page, "a shuffle keeps every key");
+        assert_ne!(keys, page, "20 keys shuffled back into order: 1 in 20!");
+        simulate(Duration::ZERO, ListOrder::AsListed);
+    }
+}
