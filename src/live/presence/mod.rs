@@ -82,6 +82,10 @@ impl Timing {
     pub const fn summary_every(self) -> u64 {
         self.heartbeat * 2
     }
+    /// The room cap's window: a minute ([`ROOM_CAP`] is per minute at the default).
+    pub const fn cap_window(self) -> u64 {
+        self.heartbeat * 2
+    }
     /// How long a POP keeps other POPs' summaries before reading them again.
     pub const fn remote_cache(self) -> u64 {
         self.heartbeat
@@ -164,7 +168,8 @@ fn remember(key: &str, ttl: Duration, bytes: &[u8]) {
 /// Whether the room's cap at this POP lets one more publish through this minute.
 fn cap_allows(place: &Place) -> bool {
     let room = format!("{}:{}", place.pop, place.room);
-    limits::check("presence-publish", &room, Rate::new(ROOM_CAP, 60)) == Verdict::Allowed
+    let rate = Rate::new(ROOM_CAP, place.timing.cap_window());
+    limits::check("presence-publish", &room, rate) == Verdict::Allowed
 }
 
 /// What a heartbeat or leave answers and publishes.
