@@ -23,6 +23,7 @@ pub const SECRET_STORE: &str = "edge_chat_secrets";
 
 /// Defaults for keys the Config Store does not set.
 const DEFAULT_KEEP_ALIVE_SECS: u64 = 20;
+const DEFAULT_HEARTBEAT_SECS: u64 = 30;
 const DEFAULT_RETENTION_DAYS: u64 = 30;
 const DEFAULT_SESSION_HOURS: u64 = 24;
 const DEFAULT_CHALLENGE_SECS: u64 = 300;
@@ -281,6 +282,24 @@ impl Config {
         self.get("flood_rps")
             .and_then(|v| v.trim().parse().ok())
             .filter(|&rps| rps > 0)
+    }
+
+    /// The limit on presence requests (`presence_rate`: heartbeats, typing and leaves,
+    /// per identity as `post_rate` counts; unset: none).
+    pub fn presence_rate(&self) -> Option<Rate> {
+        self.rate("presence_rate")
+    }
+
+    /// How often a page heartbeats (`presence_heartbeat_secs`, 30 by default); every
+    /// presence time derives from it (`live::presence::Timing`). Tests shorten it.
+    pub fn presence_heartbeat_secs(&self) -> u64 {
+        self.number("presence_heartbeat_secs", 1..=300, DEFAULT_HEARTBEAT_SECS)
+    }
+
+    /// Local tests only: a request header naming the POP presence is kept at, so one
+    /// Viceroy can stand in for several POPs (`presence_pop_header`; unset: `FASTLY_POP`).
+    pub fn presence_pop_header(&self) -> Option<String> {
+        self.get("presence_pop_header")
     }
 
     /// The key session tokens are signed with (secret `session_key`), never anything a

@@ -1,17 +1,24 @@
 // Who is here and who is typing. The page says it is here every heartbeat (30 s, from
 // the server's data-heartbeat), says when its person types (at most every 3 s; the
-// server throttles too) and says goodbye with a beacon when it goes away. Everyone's
-// presence events (every transport delivers them) keep a table of names, each expiring
-// a little over two heartbeats after it was last heard of, so a page that vanished
-// without its beacon drops out within about a minute.
+// server publishes only a typist starting, and renews it every 10 s), and says goodbye
+// with a beacon when it goes away.
+//
+// Heartbeats are not published: the server publishes changes only. So the page's list
+// is a roster plus changes: the whole roster arrives in the live connection's opening
+// (a presence event with change "roster") and in every heartbeat's answer; joins and
+// leaves arrive as they happen (the server notices a page that vanished without its
+// beacon and publishes its leave). A change stays in force over rosters for a while,
+// since a roster may lag behind it (other POPs' people reach it within about 90 s).
 
 const TYPING_EVERY_MS = 3000;
-const TYPING_SHOWN_MS = 4500;
+const TYPING_SHOWN_MS = 12000;
 const NOTE_SHOWN_MS = 4000;
 
 export function startPresence({ base, heartbeatSecs, who, signedIn, els }) {
-  const ttl = (heartbeatSecs * 2 + 5) * 1000;
-  const here = new Map(); // name -> expires at (ms)
+  // How long a join or leave outranks rosters that do not show it yet.
+  const changeHeldMs = heartbeatSecs * 4 * 1000;
+  const here = new Set();
+  const changes = new Map(); // name -> {joined: bool, at: ms}
   const typing = new Map(); // name -> timer
   let lastTyped = 0;
   let noteTimer = 0;
@@ -32,9 +39,7 @@ export function startPresence({ base, heartbeatSecs, who, signedIn, els }) {
   };
 
   function render() {
-    const now = Date.now();
-    for (const [name, until] of here) if (until <= now) here.delete(name);
-    const names = [...here.keys()].sort((a, b) => a.localeCompare(b));
+    const names = [...here].sort((a, b) => a.localeCompare(b));
     els.count.textContent = `${names.length} here`;
     els.names.textContent = names.join(', ');
     els.bar.hidden = names.length === 0;
@@ -50,36 +55,45 @@ export function startPresence({ base, heartbeatSecs, who, signedIn, els }) {
     noteTimer = setTimeout(() => { els.note.textContent = ''; }, NOTE_SHOWN_MS);
   }
 
-  const seen = (names) => {
-    const until = Date.now() + ttl;
-    for (const name of names) here.set(name, until);
-  };
+  /** A whole roster: it replaces the list, except for changes newer than it can be. */
+  function roster(names) {
+    const now = Date.now();
+    here.clear();
+    for (const name of names) here.add(name);
+    if (who()) here.add(who()); // we are here, whatever a roster older than our heartbeat says
+    for (const [name, change] of changes) {
+      if (now - change.at > changeHeldMs) changes.delete(name);
+      else if (change.joined) here.add(name);
+      else here.delete(name);
+    }
+    render();
+  }
+
+  function change(name, joined) {
+    const known = here.has(name);
+    changes.set(name, { joined, at: Date.now() });
+    if (joined) here.add(name);
+    else here.delete(name);
+    if (name !== who() && known !== joined) note(`${name} ${joined ? 'joined' : 'left'}`);
+    render();
+  }
 
   async function heartbeat() {
     const answer = await say('here');
-    if (answer) seen([who(), ...answer.here]);
-    render();
+    if (answer) roster(answer.here);
   }
   heartbeat();
   setInterval(heartbeat, heartbeatSecs * 1000);
-  setInterval(render, 5000);
   // The leave beacon: sent even as the page unloads.
   window.addEventListener('pagehide', () => {
     if (who()) navigator.sendBeacon(`${base}/presence/`, form('gone'));
   });
 
   return {
-    /** A presence event from the live connection. */
+    /** A presence event from the live connection: the roster, or one change. */
     presence(data) {
-      const known = here.has(data.name);
-      if (data.change === 'leave') {
-        here.delete(data.name);
-        if (data.name !== who()) note(`${data.name} left`);
-      } else {
-        seen([data.name, ...(data.here || [])]);
-        if (!known && data.name !== who()) note(`${data.name} joined`);
-      }
-      render();
+      if (data.change === 'roster') roster(data.here || []);
+      else if (data.change === 'join' || data.change === 'leave') change(data.name, data.change === 'join');
     },
     typing(data) {
       clearTimeout(typing.get(data.name));

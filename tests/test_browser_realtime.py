@@ -57,9 +57,9 @@ def test_every_transport_delivers_the_same_messages(stack, tabs):  # noqa: F811
     expect(bob.message("from the socket side")).to_have_count(1, timeout=LIVE)
     bob.send("from the polling side")
     expect(ann.message("from the polling side")).to_have_count(1, timeout=LIVE)
-    # Someone typing reaches a poll too (once the 3 s typing throttle of ann's last
-    # message has passed).
-    time.sleep(3.2)
+    # Someone typing reaches a poll too. The server publishes a typist starting: after a
+    # pause of 6 s (TYPING_PAUSE_SECS) since ann's last keystroke, in her message.
+    time.sleep(6.2)
     ann.page.locator("#text").press_sequentially("x")
     expect(bob.page.locator("#typing")).to_have_text("ann is typing…", timeout=LIVE)
     ann.page.locator("#text").fill("")

@@ -76,6 +76,18 @@ def test_presence_releases_a_held_poll_without_moving_it(stack, room):
     assert body["events"] == [{"event": "typing", "data": {"name": "ann", "room": room}}]
 
 
+def test_a_poll_loop_opens_with_the_roster(stack, room):
+    post_form(stack.url, f"/rooms/{room}/presence/", {"from": "ann", "state": "here"})
+    post_ok(stack.url, room, "ann", "one")
+    # wait=0 opens a loop: the roster comes first among the events, the messages as ever.
+    body = poll(stack.url, room, "after=0&wait=0").json()
+    assert body["events"] == [{"event": "presence",
+                               "data": {"room": room, "change": "roster", "here": ["ann"]}}]
+    assert [m["text"] for m in body["messages"]] == ["one"] and body["last-event-id"] == "1"
+    # A poll without wait is a plain question: no roster.
+    assert "events" not in poll(stack.url, room, "after=0").json()
+
+
 def test_an_id_ahead_of_the_room_answers_its_newest(stack, room):
     post_ok(stack.url, room, "ann", "one")
     r = poll(stack.url, room, "after=50&wait=10")

@@ -11,7 +11,7 @@ checks that path through Viceroy."""
 import json
 import time
 
-from helpers import get, post_ok, random_room
+from helpers import get, post_form, post_ok, random_room
 from test_realtime import messages, subscribe, wait_messages
 from wsclient import WSClient, message_ids
 
@@ -148,6 +148,23 @@ def test_typing_over_a_socket_reaches_sse_without_an_id(stack, room):
         (frame,) = ws.wait_event("typing")
         assert "id" not in frame and frame["data"]["name"] == "ann"
         assert messages(sse.events) == []
+
+
+def test_a_socket_opens_with_the_roster_and_then_hears_changes(stack, room):
+    post_form(stack.url, f"/rooms/{room}/presence/", {"from": "ann", "state": "here"})
+    with live_socket(stack, room) as ws:
+        (roster,) = ws.wait_event("presence")
+        assert "id" not in roster
+        assert roster["data"] == {"room": room, "change": "roster", "here": ["ann"]}
+        post_form(stack.url, f"/rooms/{room}/presence/", {"from": "bob", "state": "here"})
+        ws.wait_event("presence", count=2)
+        frames = [f for f in ws.frames if isinstance(f, dict) and f.get("event") == "presence"]
+        assert frames[1]["data"] == {"room": room, "change": "join", "name": "bob"}
+        # A resume (how the page asks once open) carries the roster again.
+        ws.send({"type": "resume", "after": 0})
+        ws.wait_event("resumed")
+        frames = [f for f in ws.frames if isinstance(f, dict) and f.get("event") == "presence"]
+        assert frames[-1]["data"]["here"] == ["ann", "bob"]
 
 
 def test_the_socket_address_needs_an_upgrade(stack, room):

@@ -5,7 +5,7 @@ use fastly::Request;
 use super::access::Caller;
 use super::error::ApiError;
 use crate::auth::Via;
-use crate::config::Config;
+use crate::config::{Config, Rate};
 use crate::limits::{self, Verdict};
 
 /// What a rate limit counts a caller as: the person, the API key, or (open mode) the
@@ -34,7 +34,13 @@ pub fn throttle(
     kind: &str,
     identity: &str,
 ) -> Result<(), ApiError> {
-    let Some(rate) = config.rate(rate_key) else {
+    limit(config.rate(rate_key), kind, identity)
+}
+
+/// Counts one request of `kind` against `rate`, if there is one: 429 with `Retry-After`
+/// when over it.
+pub fn limit(rate: Option<Rate>, kind: &str, identity: &str) -> Result<(), ApiError> {
+    let Some(rate) = rate else {
         return Ok(());
     };
     match limits::check(kind, identity, rate) {

@@ -153,6 +153,7 @@ pub fn chat(room: &RoomId, identity: Identity, config: &Config, meter: &KvMeter)
     let live = Live {
         newest,
         keep_alive_secs: config.keep_alive_secs(),
+        heartbeat_secs: config.presence_heartbeat_secs(),
         edit_secs: config.edit_window().as_secs(),
     };
     let page = chat_page(room, live, &messages, identity, OffsetDateTime::now_utc());

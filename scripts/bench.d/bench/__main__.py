@@ -77,7 +77,8 @@ def run(params, keep):
             f"{moderation.BACK} back, interleaved with a POST")
         mod = moderation.moderation(sc)
         delivery = [sc.delivery(rate) for rate in params.message_rates]
-        log(f"bench: presence cost ({params.presence_secs} s of one user's heartbeats and typing)")
+        log(f"bench: presence cost (idle rooms of 10, 100 and 1,000 people, then {params.presence_secs} s "
+            "of 10 people typing)")
         presence = sc.presence()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -35,7 +35,7 @@ class Params:
     auth_post_n: int  # POSTs per variant per repetition (session check, rate limiter)
     ceremonies: int  # sign-ups and sign-ins per repetition
     moderation_rounds: int  # changes per variant per repetition (moderation.py)
-    presence_secs: int = 60  # real seconds of the presence-cost scenario (presence.py)
+    presence_secs: int = 60  # real seconds of typing in the presence-cost scenario (presence.py): one cap window
 
     @classmethod
     def of(cls, quick, message_rates, size_baseline=None):
@@ -43,7 +43,7 @@ class Params:
             return cls(quick, message_rates, size_baseline, reps=1, seq_posts=60, posters=20, posts_each=5,
                        history_seed=210, history_n=150, delivery={1: 30, 100: 15, 1000: 8},
                        handoff_subs=[100], resume_k=[0, 1, 50, 100], auth_get_n=500, auth_post_n=150,
-                       ceremonies=30, moderation_rounds=30, presence_secs=31)
+                       ceremonies=30, moderation_rounds=30)
         return cls(quick, message_rates, size_baseline, reps=3, seq_posts=300, posters=20, posts_each=25,
                    history_seed=250, history_n=500, delivery={1: 100, 100: 60, 1000: 30},
                    handoff_subs=[1, 100, 1000], resume_k=[0, 1, 10, 49, 50, 51, 100], auth_get_n=1000,

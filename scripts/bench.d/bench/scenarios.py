@@ -268,8 +268,7 @@ class Scenarios:
         return mode
 
     def presence(self):
-        with self.stack() as s:
-            return presence_cost(s, self.p.presence_secs)
+        return presence_cost(self.p.presence_secs)
 
     @staticmethod
     def _targets(pp, s, handoff):

@@ -5,6 +5,7 @@
 use fastly::http::{Method, header};
 use fastly::{Request, Response};
 
+use super::presence;
 use crate::auth::grip_sig;
 use crate::config::Config;
 use crate::headers::{HeaderText, all_values};
@@ -36,7 +37,7 @@ pub fn serve(req: Request, raw_room: &str, page: Option<&str>, config: &Config, 
     if let Some(req) = verified_callback(req, config, meter) {
         let answer = Rooms::open(meter, config.retention())
             .map_err(ApiError::from)
-            .and_then(|rooms| subscribe(&req, &room, page, &rooms, config));
+            .and_then(|rooms| subscribe(&req, &room, page, &rooms, config, meter));
         send(answer, meter);
     }
 }
@@ -94,6 +95,7 @@ fn subscribe(
     page: Option<&str>,
     rooms: &Rooms,
     config: &Config,
+    meter: &KvMeter,
 ) -> Result<Response, ApiError> {
     let is_link = page.is_some() || query_param(req, "link").as_deref() == Some("next");
     // A page link's position is its path; a client may also say where with the query.
@@ -121,6 +123,10 @@ fn subscribe(
         }
     };
     let catch_up = catch_up(rooms, room, after)?;
+    if !is_link {
+        // The opening: who is here now; presence events after it are changes.
+        body.push_str(&presence::opening(req, room, config, meter));
+    }
     catch_up
         .events
         .iter()
@@ -169,7 +175,7 @@ mod tests {
         let rooms = Rooms::open(&meter, Duration::from_secs(600)).unwrap();
         let req = Request::get(format!("http://localhost{}", events_path(room)))
             .with_header("Last-Event-ID", last_event_id);
-        subscribe(&req, room, None, &rooms, &Config::open())
+        subscribe(&req, room, None, &rooms, &Config::open(), &meter)
             .unwrap()
             .into_body_str()
     }

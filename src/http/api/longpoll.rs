@@ -8,12 +8,16 @@
 //! answer), something ephemeral happens (presence, typing), or `wait` seconds pass (the
 //! held body: an empty list). A publish whose prev-id does not follow makes Fanout ask
 //! again, so a message that slipped in between the read and the hold is never skipped.
-//! `wait=0` (or no `wait`) answers at once without Fanout.
+//! `wait=0` (or no `wait`) answers at once without Fanout. An explicit `wait=0` is a
+//! poll loop's opening (the page's first poll, and its first after a reconnect): its
+//! `events` start with the room's roster (a `presence` event with change `roster`, as a
+//! stream's opening has it); presence changes then release held polls.
 
 use fastly::http::{StatusCode, header};
 use fastly::{Request, Response};
 
 use super::events::verified_callback;
+use super::presence as presence_api;
 use crate::config::Config;
 use crate::http::access::require_caller;
 use crate::http::body::query_number;
@@ -40,43 +44,56 @@ pub fn is_poll(req: &Request) -> bool {
 
 pub fn serve(req: Request, room: RoomId, config: &Config, meter: &KvMeter) {
     let params = query_number(&req, "after", 0, MessageId::MAX)
-        .and_then(|after| Ok((after, query_number(&req, "wait", 0, WAIT_MAX)?.unwrap_or(0))));
+        .and_then(|after| Ok((after, query_number(&req, "wait", 0, WAIT_MAX)?)));
     let (after, wait) = match params {
         Ok(params) => params,
         Err(e) => return send(Err(e), meter),
     };
-    if wait == 0 {
-        let answer = require_caller(&req, config, meter)
-            .and_then(|_| poll(&room, after, 0, &Rooms::open(meter, config.retention())?));
+    let Some(wait @ 1..) = wait else {
+        // `wait=0` opens (or reopens) a poll loop: its answer carries the roster.
+        let answer = require_caller(&req, config, meter).and_then(|_| {
+            let roster = (wait == Some(0))
+                .then(|| from_sse(&presence_api::opening(&req, &room, config, meter)));
+            poll(
+                &room,
+                after,
+                0,
+                roster,
+                &Rooms::open(meter, config.retention())?,
+            )
+        });
         return send(answer, meter);
-    }
+    };
     if verified_callback(req, config, meter).is_some() {
         let answer = Rooms::open(meter, config.retention())
             .map_err(ApiError::from)
-            .and_then(|rooms| poll(&room, after, wait, &rooms));
+            .and_then(|rooms| poll(&room, after, wait, None, &rooms));
         send(answer, meter);
     }
 }
 
 /// The answer to a poll after `after` (`None`: after the newest), held for `wait`
-/// seconds when there is nothing newer.
+/// seconds when there is nothing newer; `roster` (a socket frame) goes first among its
+/// events.
 fn poll(
     room: &RoomId,
     after: Option<MessageId>,
     wait: u64,
+    roster: Option<String>,
     rooms: &Rooms,
 ) -> Result<Response, ApiError> {
     let newest = rooms.newest_id(room)?;
     let after = after.unwrap_or(newest);
+    let opening: Vec<String> = roster.into_iter().collect();
     if after > newest {
         // The room is behind the client (it aged out): start again from its newest.
-        return Ok(json(answer(&[], &[], newest, false)));
+        return Ok(json(answer(&[], &opening, newest, false)));
     }
     if after < newest {
         let hi = newest.min(after + ANSWER_MAX);
         let entries = rooms.entries(room, after + 1, hi)?;
         let mut messages = Vec::new();
-        let mut others = Vec::new();
+        let mut others = opening;
         for (_, event) in events_of(rooms, room, entries)? {
             match event {
                 Some(Event::Message(m)) => messages.push(m),
@@ -86,7 +103,7 @@ fn poll(
         }
         return Ok(json(answer(&messages, &others, hi, hi < newest)));
     }
-    let mut resp = json(answer(&[], &[], newest, false));
+    let mut resp = json(answer(&[], &opening, newest, false));
     if wait > 0 {
         resp.set_header("Grip-Hold", "response");
         resp.set_header(

@@ -1,12 +1,13 @@
 //! `POST /rooms/{room}/presence/`: a page says it is here (every 30 s), is typing, or
 //! is leaving (its `pagehide` beacon). Form or JSON: `state` = `here` | `typing` |
 //! `gone`, plus `from` in open mode, as a post has it; in passkey mode it is the
-//! signed-in name. Answers `{"here": [names]}`: who this POP knows is in the room
-//! (empty for `typing`, which leaves the roster alone).
-//! Nothing is stored in KV; what is published, and how often, is `live::presence`.
+//! signed-in name. Answers `{"here": [names]}`: everyone in the room as far as this POP
+//! knows (its roster and other POPs' summaries; empty for `typing`, which leaves the
+//! roster alone). Limited by `presence_rate` per identity, as posts are by `post_rate`.
+//! What is published, and how often, is `live::presence`.
 
-use fastly::Request;
-use fastly::http::{Method, header};
+use fastly::http::{HeaderName, Method, header};
+use fastly::{Request, Response};
 use serde_json::json;
 
 use super::messages::{author, body_fields};
@@ -17,10 +18,43 @@ use crate::http::access::require_caller;
 use crate::http::body::read_body;
 use crate::http::error::ApiError;
 use crate::http::send;
-use crate::live::presence;
-use crate::live::publish::Item;
+use crate::http::throttle::{identity, limit};
+use crate::live::presence::{self, Beat, Place, Timing};
 use crate::model::RoomId;
 use crate::timing::KvMeter;
+
+/// Longest POP name taken from the environment or a test header (POP codes are 3-4).
+const POP_MAX: usize = 32;
+
+/// Where `room`'s presence is kept for this request: this POP (`FASTLY_POP`), or in
+/// local tests the POP the `presence_pop_header` header names (one Viceroy standing in
+/// for several POPs, each with its own roster, sharing KV as POPs do).
+pub fn place<'a>(req: &Request, room: &'a RoomId, config: &Config) -> Place<'a> {
+    let simulated = config
+        .presence_pop_header()
+        .and_then(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .and_then(|name| req.header_text(name).map(str::to_owned));
+    let pop = simulated
+        .or_else(|| std::env::var("FASTLY_POP").ok())
+        .filter(|pop| {
+            !pop.is_empty()
+                && pop.len() <= POP_MAX
+                && pop.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+        .unwrap_or_else(|| "local".to_owned());
+    Place {
+        room,
+        pop,
+        timing: Timing {
+            heartbeat: config.presence_heartbeat_secs(),
+        },
+    }
+}
+
+/// The opening roster of a stream of `room` (see `live::presence::opening`).
+pub fn opening(req: &Request, room: &RoomId, config: &Config, meter: &KvMeter) -> String {
+    presence::opening(&place(req, room, config), meter)
+}
 
 pub fn serve(mut req: Request, raw_room: &str, config: &Config, meter: &KvMeter) {
     let room = match RoomId::parse(raw_room) {
@@ -31,6 +65,7 @@ pub fn serve(mut req: Request, raw_room: &str, config: &Config, meter: &KvMeter)
         return send(Err(ApiError::method_not_allowed("POST")), meter);
     }
     let said = require_caller(&req, config, meter).and_then(|caller| {
+        limit(config.presence_rate(), "presence", &identity(&caller, &req))?;
         let content_type = req.header_text(header::CONTENT_TYPE).map(str::to_owned);
         let body = read_body(&mut req)?;
         let [from, state] = body_fields(content_type.as_deref(), &body, ["from", "state"])?;
@@ -40,17 +75,21 @@ pub fn serve(mut req: Request, raw_room: &str, config: &Config, meter: &KvMeter)
         Ok(said) => said,
         Err(e) => return send(Err(e), meter),
     };
-    let (here, item) = match state.as_deref().map(str::trim) {
-        Some("here") | None => presence::heartbeat(&room, &name, false),
-        Some("gone") => presence::heartbeat(&room, &name, true),
-        Some("typing") => (Vec::new(), presence::typing(&room, &name)),
+    let place = place(&req, &room, config);
+    let beat = match state.as_deref().map(str::trim) {
+        Some("here") | None => presence::heartbeat(&place, &name, false, meter),
+        Some("gone") => presence::heartbeat(&place, &name, true, meter),
+        Some("typing") => Beat {
+            here: Vec::new(),
+            items: presence::typing(&place, &name).into_iter().collect(),
+        },
         Some(_) => {
             let refused = ApiError::invalid_field("state", "'state' is here, typing or gone.");
             return send(Err(refused), meter);
         }
     };
-    let items: Vec<Item> = item.into_iter().collect();
-    publish_ephemeral(config, format!("{room}/presence"), &items, || {
-        send(json_response(&json!({ "here": here })), meter);
+    let answer: Result<Response, ApiError> = json_response(&json!({ "here": beat.here }));
+    publish_ephemeral(config, format!("{room}/presence"), &beat.items, || {
+        send(answer, meter);
     });
 }

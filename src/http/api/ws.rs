@@ -6,12 +6,14 @@
 //!
 //! * `OPEN`: accept (`OPEN`, `Sec-WebSocket-Extensions: grip`), subscribe the socket to
 //!   the room's channel and its presence channel, ask Fanout for a `keep-alive` frame
-//!   after `keep_alive_secs` of silence, send `stream-open`, then what came
-//!   after `?lastEventId=` (as SSE replays a backlog; `more` when a page is cut).
+//!   after `keep_alive_secs` of silence, send `stream-open`, the opening roster (a
+//!   `presence` frame with change `roster`), then what came after `?lastEventId=` (as
+//!   SSE replays a backlog; `more` when a page is cut).
 //! * `TEXT`: a JSON frame from the client. `message` is stored and published exactly as
 //!   a POST (same validation, identity and limits, `messages::store_and_publish`) and
-//!   acknowledged with a `sent` frame; `typing` as the presence API's; `resume` replays
-//!   what came after an id, then says `resumed` (a client that sees a gap in the ids
+//!   acknowledged with a `sent` frame; `typing` as the presence API's (and under its
+//!   `presence_rate`); `resume` replays what came after an id, then the roster, then
+//!   says `resumed` (a client that sees a gap in the ids
 //!   asks for it: Fanout has no prev-id recovery for sockets). Invalid text gets an
 //!   `error` frame and the
 //!   socket stays open; a frame that is not the JSON expected is closed with 1008, a
@@ -35,23 +37,25 @@ use fastly::{Request, Response};
 
 use super::events::verified_callback;
 use super::messages::{author, store_and_publish};
+use super::presence as presence_api;
 use super::publish_ephemeral;
 use crate::config::Config;
 use crate::headers::HeaderText;
 use crate::http::access::{Caller, require_caller};
 use crate::http::body::query_param;
 use crate::http::error::ApiError;
-use crate::http::throttle::{identity, throttle};
+use crate::http::throttle::{identity, limit, throttle};
 use crate::http::{is_cross_site, send};
 use crate::live::backlog::{Then, catch_up};
 use crate::live::grip::channel;
+use crate::live::presence::{self, Place};
 use crate::live::publish::Item;
 use crate::live::resume::{Resume, ResumeInputs, resume_point};
+use crate::live::sse;
 use crate::live::ws::{
     self, CLOSE_POLICY, CLOSE_UNSUPPORTED, ClientFrame, WsEvent, error_frame, from_sse,
     parse_client_frame,
 };
-use crate::live::{presence, sse};
 use crate::model::{Draft, MessageId, RoomId};
 use crate::store::Rooms;
 use crate::timing::KvMeter;
@@ -99,6 +103,7 @@ fn socket_events(mut req: Request, room: &RoomId, config: &Config, meter: &KvMet
     };
     let mut socket = Socket {
         room,
+        place: presence_api::place(&req, room, config),
         config,
         meter,
         caller,
@@ -149,6 +154,7 @@ fn read_events(req: &mut Request) -> Result<Vec<WsEvent>, ApiError> {
 /// One call-back's worth of a socket: what it asked, and what to answer.
 struct Socket<'a> {
     room: &'a RoomId,
+    place: Place<'a>,
     config: &'a Config,
     meter: &'a KvMeter,
     caller: Result<Caller, ApiError>,
@@ -199,6 +205,7 @@ impl Socket<'_> {
         self.out.push(ws::keep_alive(self.config.keep_alive_secs()));
         self.out
             .push(WsEvent::to_client(&from_sse(sse::stream_open())));
+        self.roster();
         let inputs = ResumeInputs {
             last_event_id_query: self.last_event_id.as_deref(),
             ..ResumeInputs::default()
@@ -250,6 +257,9 @@ impl Socket<'_> {
         match frame {
             ClientFrame::Resume { after } => {
                 self.replay(after)?;
+                // Locally the OPEN answer's frames can be lost (module docs), and a
+                // client that resumes is catching up anyway: the roster again.
+                self.roster();
                 let resumed =
                     serde_json::json!({"event": "resumed", "data": {"after": after.to_string()}});
                 self.out.push(WsEvent::to_client(&resumed.to_string()));
@@ -259,7 +269,11 @@ impl Socket<'_> {
                     Ok(name) => name,
                     Err(e) => return Ok(self.refuse(&e)),
                 };
-                self.publish.extend(presence::typing(self.room, &name));
+                if let Err(e) = limit(self.config.presence_rate(), "presence", &self.rate_identity)
+                {
+                    return Ok(self.refuse(&e));
+                }
+                self.publish.extend(presence::typing(&self.place, &name));
             }
             ClientFrame::Message { from, text } => {
                 let draft = throttle(self.config, "post_rate", "post", &self.rate_identity)
@@ -275,6 +289,12 @@ impl Socket<'_> {
             }
         }
         Ok(true)
+    }
+
+    /// The opening roster: who is in the room now (`live::presence::opening`).
+    fn roster(&mut self) {
+        let frame = presence::opening(&self.place, self.meter);
+        self.out.push(WsEvent::to_client(&from_sse(&frame)));
     }
 
     /// An `error` frame: the client's input was refused, the socket stays open.

@@ -5,7 +5,6 @@ use std::fmt::Write as _;
 use time::OffsetDateTime;
 
 use super::{FOOT, head};
-use crate::live::presence::HEARTBEAT_SECS;
 use crate::model::{FROM_MAX, Message, MessageId, RoomId, TEXT_MAX, parse_date};
 use crate::web::text::{ago, escape, full_date, link_spans};
 use crate::web::{HISTORY, assets};
@@ -25,6 +24,8 @@ pub struct Live {
     pub newest: MessageId,
     /// How often Fanout sends keep-alives, so the page can tell a dead connection.
     pub keep_alive_secs: u32,
+    /// How often the page says it is here (`presence_heartbeat_secs`).
+    pub heartbeat_secs: u64,
     /// How long after posting its author may edit a message (passkey mode only).
     pub edit_secs: u64,
 }
@@ -104,7 +105,7 @@ pub fn chat_page(
         icon = assets::url("icon.svg"),
         newest = live.newest,
         keep_alive = live.keep_alive_secs,
-        heartbeat = HEARTBEAT_SECS,
+        heartbeat = live.heartbeat_secs,
         live_bar = LIVE_BAR,
         who_hidden = hidden(user.is_none()),
         who = who.replace("{me}", &escape(user.unwrap_or_default())),
@@ -226,6 +227,7 @@ mod tests {
         let live = |newest| Live {
             newest,
             keep_alive_secs: 20,
+            heartbeat_secs: 30,
             edit_secs: 900,
         };
         let html = chat_page(&room, live(0), &[], Identity::Nickname(None), now);

@@ -131,6 +131,7 @@ mod tests {
         let live = Live {
             newest: 0,
             keep_alive_secs: 20,
+            heartbeat_secs: 30,
             edit_secs: 900,
         };
         let room = RoomId::parse("r").unwrap();
