@@ -16,6 +16,7 @@ use fastly::config_store::ConfigStore;
 use fastly::secret_store::SecretStore;
 
 use crate::budget;
+use crate::decimal;
 use crate::store::ListOrder;
 
 pub const CONFIG_STORE: &str = "edge_chat_config";
@@ -32,7 +33,9 @@ const DEFAULT_RP_NAME: &str = "edge-chat";
 const SESSION_KEY_MIN: usize = 32;
 /// Shortest `admin_key` accepted: a guessable key would be worse than none.
 const ADMIN_KEY_MIN: usize = 16;
-const DEFAULT_EDIT_MINUTES: f64 = 15.0;
+const DEFAULT_EDIT_MINUTES: u64 = 15;
+/// The longest edit window a setting may give: a week.
+const EDIT_MINUTES_MAX: u64 = 10_080;
 const DEFAULT_PUBLISH_URL: &str = "https://api.fastly.com/service/{service_id}/publish/";
 const DEFAULT_GRIP_ISS: &str = "fastly:{service_id}";
 
@@ -256,12 +259,13 @@ impl Config {
     /// How long after posting its author may edit a message (`edit_minutes`, may be
     /// fractional: the tests use a few seconds).
     pub fn edit_window(&self) -> Duration {
-        let minutes = self
+        let millionths = self
             .get("edit_minutes")
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|m| (0.0..=10_080.0).contains(m))
-            .unwrap_or(DEFAULT_EDIT_MINUTES);
-        Duration::from_secs_f64(minutes * 60.0)
+            .and_then(|v| decimal::millionths(v.trim()))
+            .filter(|&m| m <= EDIT_MINUTES_MAX * decimal::ONE)
+            .unwrap_or(DEFAULT_EDIT_MINUTES * decimal::ONE);
+        // A millionth of a minute is 60 µs.
+        Duration::from_micros(millionths * 60)
     }
 
     /// Words masked with asterisks in new and edited messages (`blocked_words`, a comma

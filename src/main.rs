@@ -12,6 +12,7 @@ mod auth;
 mod budget;
 mod cache;
 mod config;
+mod decimal;
 mod deploy;
 mod headers;
 mod http;

@@ -11,6 +11,7 @@
 //! own strong ETag (`"<hash>"`, `"<hash>-gz"`, `"<hash>-br"`), and `If-None-Match`
 //! with any of them answers 304: they are the same file.
 
+use crate::decimal;
 use crate::headers::HeaderText;
 use fastly::http::{HeaderValue, Method, StatusCode, header};
 use fastly::{Request, Response};
@@ -97,14 +98,15 @@ pub fn negotiate(accept_encoding: Option<&str>, has_brotli: bool, has_gzip: bool
     let Some(accept) = accept_encoding else {
         return Encoding::Identity;
     };
-    let q = |coding: &str| -> f32 {
+    // Weights in millionths (`decimal`): 1 is 1,000,000.
+    let q = |coding: &str| -> u64 {
         let mut wildcard = None;
         for entry in accept.split(',') {
             let mut parts = entry.split(';').map(str::trim);
             let token = parts.next().unwrap_or_default();
             let q = parts
                 .find_map(|p| p.strip_prefix("q=").or_else(|| p.strip_prefix("Q=")))
-                .map_or(1.0, |v| v.trim().parse::<f32>().unwrap_or(0.0));
+                .map_or(decimal::ONE, |v| decimal::millionths(v.trim()).unwrap_or(0));
             if token.eq_ignore_ascii_case(coding) {
                 return q;
             }
@@ -112,14 +114,14 @@ pub fn negotiate(accept_encoding: Option<&str>, has_brotli: bool, has_gzip: bool
                 wildcard = Some(q);
             }
         }
-        wildcard.unwrap_or(0.0)
+        wildcard.unwrap_or(0)
     };
-    let mut best = (Encoding::Identity, 0.0);
+    let mut best = (Encoding::Identity, 0);
     for (encoding, available, token) in [
         (Encoding::Brotli, has_brotli, "br"),
         (Encoding::Gzip, has_gzip, "gzip"),
     ] {
-        let q = if available { q(token) } else { 0.0 };
+        let q = if available { q(token) } else { 0 };
         if q > best.1 {
             best = (encoding, q);
         }

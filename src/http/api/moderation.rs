@@ -249,6 +249,7 @@ pub fn clear(req: &Request, room: &RoomId, config: &Config, meter: &KvMeter) {
                 "from": from,
                 "last-event-id": applied.event_id.to_string(),
             });
+            erasure::reserve_step();
             announce(config, &rooms, room, &applied, json_response(&body), meter);
             erasure::request_step(req, config, room);
         }
@@ -261,7 +262,7 @@ fn span(window: std::time::Duration) -> String {
     match window.as_secs() {
         1 => "1 second".into(),
         secs @ 0..120 => format!("{secs} seconds"),
-        secs => format!("{} minutes", (secs as f64 / 60.0).round()),
+        secs => format!("{} minutes", (secs + 30) / 60),
     }
 }
 

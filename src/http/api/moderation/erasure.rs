@@ -23,6 +23,7 @@ use fastly::http::request::PendingRequest;
 use fastly::{Request, Response};
 
 use super::Moderator;
+use crate::budget;
 use crate::config::Config;
 use crate::http::api::json_response;
 use crate::http::error::ApiError;
@@ -86,6 +87,9 @@ fn step(req: &Request, room: &RoomId, config: &Config, meter: &KvMeter) {
     })();
     match stepped {
         Ok((erasure, again)) => {
+            if again {
+                reserve_step();
+            }
             send(json_response(&erasure.to_json()), meter);
             if again {
                 request_step(req, config, room);
@@ -105,10 +109,22 @@ fn require_admin(req: &Request, config: &Config, meter: &KvMeter) -> Result<(), 
     }
 }
 
+/// Reserves the backend request [`request_step`] sends once the response has gone, so
+/// the response's `Server-Timing` reports it (`budget`).
+pub fn reserve_step() {
+    budget::reserve_backend(1);
+}
+
 /// Asks the service for the room's next erasure step at the host `req` came to, and
 /// waits for the answer (sent once that step's work is done). The one place erasure
-/// sends a backend request: one per call.
+/// sends a backend request: one per call, reserved with [`reserve_step`] before the
+/// caller answered.
 pub fn request_step(req: &Request, config: &Config, room: &RoomId) {
+    budget::unreserve_backend(1);
+    if !budget::backend_request() {
+        log::warn!("room {room}: erasure step not requested: no backend request left");
+        return;
+    }
     let Some(token) = step_token(config, room) else {
         log::warn!("room {room}: no session_key to sign erasure steps with");
         return;
