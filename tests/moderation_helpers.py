@@ -148,10 +148,10 @@ def subscribe(url, room, headers=None):
 
 
 def frames(sse, count, timeout=10):
-    """The first `count` frames after stream-open (keep-alives left out), as
-    (event, id as int, parsed data)."""
+    """The first `count` frames after stream-open (keep-alives and the opening presence
+    roster left out), as (event, id as int, parsed data)."""
     def real(evs):
-        return [e for e in evs if e[0] not in ("stream-open", "keep-alive")]
+        return [e for e in evs if e[0] not in ("stream-open", "keep-alive", "presence")]
     evs = real(sse.wait_for(lambda evs: len(real(evs)) >= count, timeout))
     return [(e, int(i), json.loads(d)) for e, i, d in evs]
 
