@@ -302,7 +302,12 @@ impl Config {
 
     /// Local tests only: a request header naming the POP presence is kept at, so one
     /// Viceroy can stand in for several POPs (`presence_pop_header`; unset: `FASTLY_POP`).
+    /// Honoured only locally, like the KV switches: in production a client could
+    /// otherwise pick its own POP's roster and budget.
     pub fn presence_pop_header(&self) -> Option<String> {
+        if !running_locally() {
+            return None;
+        }
         self.get("presence_pop_header")
     }
 
