@@ -30,6 +30,11 @@ use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 pub const BACKEND_MAX: u32 = 10;
 /// Config Store and Secret Store lookups Fastly allows one execution.
 pub const CONFIG_MAX: u32 = 32;
+/// KV operations one execution may spend: this project's own bound (Fastly documents
+/// none, but every operation is a round trip of tens of ms, and the 2 min wall time,
+/// 60 s on trial, is spent long before any store limit). Checked by the tests; work that
+/// decides its own size at run time (a socket's batch of messages) stops before it.
+pub const KV_MAX: u32 = 200;
 
 static BACKEND_SENT: AtomicU32 = AtomicU32::new(0);
 /// Backend requests reserved and not sent yet (`reserve_backend`).

@@ -53,7 +53,7 @@ pub use accounts::{
 };
 pub use local::{ListOrder, simulate};
 pub use moderation::{Applied, Refusal};
-pub use rooms::Rooms;
+pub use rooms::{APPEND_OPS, Rooms};
 pub use window::{Change, Entry};
 
 use fastly::kv_store::{KVStoreError, LookupResponse};

@@ -29,7 +29,7 @@ const APPEND_ATTEMPTS: u32 = 16;
 /// KV operations one append may spend. A request may make 200 in all (issue 17): a
 /// post's auth reads are 0–1 and a moderation change's window rewrites up to 100, so
 /// an append keeps well under half.
-const APPEND_OPS: u32 = 64;
+pub const APPEND_OPS: u32 = 64;
 /// The most one attempt spends: list the head, read its window, `Add`, read back.
 const ATTEMPT_OPS: u32 = 4;
 /// Tries when the store pushes back (429 `TooManyRequests`, or a 5xx-like `Unexpected`)

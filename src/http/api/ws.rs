@@ -39,6 +39,7 @@ use super::events::verified_callback;
 use super::messages::{author, store_and_publish};
 use super::presence as presence_api;
 use super::publish_ephemeral;
+use crate::budget;
 use crate::config::Config;
 use crate::headers::HeaderText;
 use crate::http::access::{Caller, require_caller};
@@ -57,11 +58,14 @@ use crate::live::ws::{
     parse_client_frame,
 };
 use crate::model::{Draft, MessageId, RoomId};
-use crate::store::Rooms;
+use crate::store::{APPEND_OPS, Rooms};
 use crate::timing::KvMeter;
 
 /// Largest batch of socket events read from one call-back.
 const EVENTS_MAX: u64 = 64 * 1024;
+/// When a message refused for the call-back's KV budget may be sent again: at once, in
+/// the next call-back.
+const BATCH_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
 /// Backlog pages one answer replays before it says `more`.
 const PAGES_MAX: usize = 5;
 
@@ -274,6 +278,14 @@ impl Socket<'_> {
                     return Ok(self.refuse(&e));
                 }
                 self.publish.extend(presence::typing(&self.place, &name));
+            }
+            ClientFrame::Message { .. } if self.meter.ops() + APPEND_OPS > budget::KV_MAX => {
+                // One call-back may carry many messages (Fanout batches what arrives
+                // together); each append may spend `APPEND_OPS`, so the ones that could
+                // take the request past its KV budget are refused, not stored.
+                let spent = ApiError::too_many_requests(BATCH_RETRY)
+                    .with_message("More messages arrived at once than one request may store: send this one again.");
+                return Ok(self.refuse(&spent));
             }
             ClientFrame::Message { from, text } => {
                 let draft = throttle(self.config, "post_rate", "post", &self.rate_identity)
