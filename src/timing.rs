@@ -32,6 +32,9 @@ use crate::budget;
 #[derive(Debug, Default)]
 pub struct KvMeter {
     ops: Cell<u32>,
+    /// Calls of [`KvMeter::time`]: round trips on the request's critical path (a batch of
+    /// concurrent operations is one).
+    trips: Cell<u32>,
     micros: Cell<u64>,
 }
 
@@ -43,6 +46,7 @@ impl KvMeter {
         pause_for_kv();
         let out = f();
         self.ops.set(self.ops.get() + ops);
+        self.trips.set(self.trips.get() + 1);
         self.micros
             .set(self.micros.get() + start.elapsed().as_micros() as u64);
         out
@@ -53,16 +57,25 @@ impl KvMeter {
         self.ops.get()
     }
 
-    /// `kv;desc="3 ops";dur=1.2, backend;desc="1 request", config;desc="9 lookups"`
-    /// (duration in milliseconds; the last two from `budget`).
+    /// KV round trips so far in this request (each [`KvMeter::time`] call is one).
+    pub fn trips(&self) -> u32 {
+        self.trips.get()
+    }
+
+    /// `kv;desc="3 ops";dur=1.2, backend;desc="1 request", config;desc="9 lookups",
+    /// kv-trips;desc="2 round trips"` (duration in milliseconds; `backend` and `config`
+    /// from `budget`). At Fastly's KV latency a request waits about one round trip per
+    /// `kv-trips`, whatever its `kv` count.
     pub fn server_timing(&self) -> String {
         let ops = self.ops.get();
         let unit = if ops == 1 { "op" } else { "ops" };
         // Tenths of a millisecond in integers: formatting an f64 would link core's float
         // printing (about 11 KB of wasm) for this one number.
         let tenths = (self.micros.get() + 50) / 100;
+        let trips = self.trips.get();
+        let trips_unit = if trips == 1 { "trip" } else { "trips" };
         format!(
-            "kv;desc=\"{ops} {unit}\";dur={}.{}, {}",
+            "kv;desc=\"{ops} {unit}\";dur={}.{}, {}, kv-trips;desc=\"{trips} round {trips_unit}\"",
             tenths / 10,
             tenths % 10,
             budget::server_timing()
