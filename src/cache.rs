@@ -32,3 +32,58 @@ pub fn write(key: &str, ttl: Duration, bytes: &[u8]) -> Result<(), String> {
         .and_then(|()| body.finish())
         .map_err(|e| e.to_string())
 }
+
+/// The value under `key`, or else the one `fill` makes, then stored for `ttl`. Callers
+/// that find the key missing at the same time wait (up to `wait`) for the first one's
+/// fill rather than each filling (request collapsing: a thousand streams opening at once
+/// cost one fill). A cache failure, or a wait that runs out, fills without storing.
+pub fn read_or_fill<E>(
+    key: &str,
+    ttl: Duration,
+    wait: Duration,
+    fill: impl FnOnce() -> Result<Vec<u8>, E>,
+) -> Result<Vec<u8>, E> {
+    let tx = match core::Transaction::lookup(CacheKey::from(key.to_owned()))
+        .timeout(wait)
+        .execute()
+    {
+        Ok(tx) => tx,
+        Err(e) => {
+            log::warn!("cache lookup of {key} failed: {e}");
+            return fill();
+        }
+    };
+    let found = tx.found().and_then(|found| {
+        let mut bytes = Vec::new();
+        found.to_stream().ok()?.read_to_end(&mut bytes).ok()?;
+        Some(bytes)
+    });
+    if let Some(bytes) = found {
+        return Ok(bytes);
+    }
+    if !tx.must_insert_or_update() {
+        return fill();
+    }
+    match fill() {
+        Ok(bytes) => {
+            let stored = tx
+                .insert(ttl)
+                .execute()
+                .map_err(|e| e.to_string())
+                .and_then(|mut body| {
+                    body.write_all(&bytes)
+                        .and_then(|()| body.finish())
+                        .map_err(|e| e.to_string())
+                });
+            if let Err(e) = stored {
+                log::warn!("{key} not cached: {e}");
+            }
+            Ok(bytes)
+        }
+        Err(e) => {
+            // Hands the fill to the next caller waiting.
+            let _ = tx.cancel_insert_or_update();
+            Err(e)
+        }
+    }
+}

@@ -300,15 +300,17 @@ impl Config {
         self.number("presence_heartbeat_secs", 1..=300, DEFAULT_HEARTBEAT_SECS)
     }
 
-    /// Local tests only: a request header naming the POP presence is kept at, so one
-    /// Viceroy can stand in for several POPs (`presence_pop_header`; unset: `FASTLY_POP`).
-    /// Honoured only locally, like the KV switches: in production a client could
-    /// otherwise pick its own POP's roster and budget.
-    pub fn presence_pop_header(&self) -> Option<String> {
+    /// Local tests only: a request header naming the POP a request stands in for, so one
+    /// Viceroy can be several POPs, each with its own Core Cache state (presence, head
+    /// cache, append turns: `store::simulate_pop`), sharing one KV Store (`pop_header`,
+    /// or `presence_pop_header` as first named; unset: `FASTLY_POP`). Honoured only
+    /// locally: in production a client could otherwise pick its own POP's state.
+    pub fn pop_header(&self) -> Option<String> {
         if !running_locally() {
             return None;
         }
-        self.get("presence_pop_header")
+        self.get("pop_header")
+            .or_else(|| self.get("presence_pop_header"))
     }
 
     /// The key session tokens are signed with (secret `session_key`), never anything a

@@ -57,11 +57,6 @@ impl KvMeter {
         self.ops.get()
     }
 
-    /// KV round trips so far in this request (each [`KvMeter::time`] call is one).
-    pub fn trips(&self) -> u32 {
-        self.trips.get()
-    }
-
     /// `kv;desc="3 ops";dur=1.2, backend;desc="1 request", config;desc="9 lookups",
     /// kv-trips;desc="2 round trips"` (duration in milliseconds; `backend` and `config`
     /// from `budget`). At Fastly's KV latency a request waits about one round trip per

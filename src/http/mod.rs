@@ -33,10 +33,31 @@ use crate::model::RoomId;
 use crate::timing::KvMeter;
 use crate::web::{self, Identity, assets};
 
+/// Longest POP name taken from the environment or a test header (POP codes are 3-4).
+const POP_MAX: usize = 32;
+
+/// The POP a local test says this request stands in for (config `pop_header` names the
+/// header; never honoured in production, see `Config::pop_header`).
+pub fn simulated_pop(req: &Request, config: &Config) -> Option<String> {
+    let name = config.pop_header()?;
+    let name = fastly::http::HeaderName::from_bytes(name.trim().as_bytes()).ok()?;
+    req.header_text(name)
+        .filter(|pop| valid_pop(pop))
+        .map(str::to_owned)
+}
+
+/// A POP name: 1 to `POP_MAX` letters, digits and dashes.
+pub fn valid_pop(pop: &str) -> bool {
+    !pop.is_empty()
+        && pop.len() <= POP_MAX
+        && pop.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
 pub fn serve(req: Request) {
     let meter = KvMeter::default();
     let config = Config::open();
     crate::store::simulate(config.kv_delay(), config.kv_list_order());
+    crate::store::simulate_pop(simulated_pop(&req, &config).as_deref());
     let path = req.get_path().to_owned();
     let route = Route::parse(&path);
     if let Some(refused) = deployment::refusal(&req, &route, &config) {

@@ -3,7 +3,7 @@
 
 use super::event::{Event, ResetReason};
 use crate::model::{MessageId, RoomId};
-use crate::store::{Change, Entry, Rooms, StoreError};
+use crate::store::{Change, Entry, Rooms, StoreError, newest};
 
 /// Most messages one response replays; Fanout fetches the rest from a `Grip-Link`.
 /// With 50-message windows a page costs at most 1 list + 3 lookups, however many
@@ -57,12 +57,20 @@ pub enum Then {
 }
 
 /// Reads what a subscriber resuming `after` (or live, for `None`) must be sent first.
+///
+/// The room's head is this POP's copy (`store::cached_head`) unless the copy is behind
+/// the subscriber, or `fanout_saw_more`: a link Fanout fetches at a position it already
+/// had (a prev-id gap: it saw a newer entry, perhaps published at another POP), which
+/// must not be answered from a copy that has not seen it yet.
 pub fn catch_up(
     rooms: &Rooms,
     room: &RoomId,
     after: Option<MessageId>,
+    fanout_saw_more: bool,
 ) -> Result<CatchUp, StoreError> {
-    let newest = rooms.newest_id(room)?;
+    let seen = after.map(|after| after + u64::from(fanout_saw_more));
+    let head = rooms.head_reaching(room, seen)?;
+    let newest = newest(&head);
     let live = |events| CatchUp {
         events,
         then: Then::Hold { prev_id: newest },
@@ -72,7 +80,7 @@ pub fn catch_up(
         Backlog::Nothing => live(Vec::new()),
         Backlog::Ahead => reset(ResetReason::Ahead),
         Backlog::Range { lo, hi, more } => {
-            let entries = rooms.entries_upto(room, lo, hi, newest)?;
+            let entries = rooms.entries_from(room, lo, hi, &head)?;
             if entries.first().map(Entry::id) != Some(lo) || entries.len() as u64 != hi - lo + 1 {
                 reset(ResetReason::Expired)
             } else {

@@ -169,13 +169,16 @@ pub struct CatchUp {
 
 /// Reads each room's backlog after its start (`None`: live), room by room, up to a
 /// page (`backlog::BACKLOG_MAX`) per room.
+///
+/// `is_link`: Fanout fetched this page (`backlog::catch_up`'s `fanout_saw_more`).
 pub fn catch_up(
     rooms: &Rooms,
     starts: &[(RoomId, Option<MessageId>)],
+    is_link: bool,
 ) -> Result<CatchUp, StoreError> {
     let mut plans = Vec::with_capacity(starts.len());
     for (room, after) in starts {
-        plans.push((room, *after, room_catch_up(rooms, room, *after)?));
+        plans.push((room, *after, room_catch_up(rooms, room, *after, is_link)?));
     }
     let start: Positions = plans
         .iter()

@@ -7,6 +7,7 @@
 //! Viceroy, so a production Config Store entry cannot slow or scramble the service.
 //! A process global is enough: one wasm instance serves one request.
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
@@ -29,6 +30,26 @@ static LIST_ORDER: AtomicU8 = AtomicU8::new(ListOrder::AsListed as u8);
 pub fn simulate(delay: Duration, order: ListOrder) {
     timing::set_kv_delay(delay);
     LIST_ORDER.store(order as u8, Ordering::Relaxed);
+}
+
+thread_local! {
+    /// The POP this request stands in for, in local tests only (`pop_header`): one
+    /// Viceroy then keeps a separate head cache, append turn and append queue per named
+    /// POP, as Fastly's POPs each have their own Core Cache, while sharing one KV Store.
+    static POP: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// Sets the POP this request's POP-local state belongs to (empty: this one).
+pub fn simulate_pop(pop: Option<&str>) {
+    POP.with(|p| *p.borrow_mut() = pop.unwrap_or_default().to_owned());
+}
+
+/// A Core Cache key for this POP's `what` (with the simulated POP in local tests).
+pub(super) fn pop_key(what: &str) -> String {
+    POP.with(|pop| match pop.borrow().as_str() {
+        "" => format!("edge-chat:{what}"),
+        pop => format!("edge-chat:pop-{pop}:{what}"),
+    })
 }
 
 /// Reorders one listed page of keys as the list-order switch says.

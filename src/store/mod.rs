@@ -39,11 +39,13 @@
 //! the HTTP layer decides what a client sees.
 
 mod accounts;
+mod cached_head;
 mod head;
 mod keys;
 mod kv;
 mod local;
 mod moderation;
+mod queue;
 mod rooms;
 mod turn;
 mod window;
@@ -51,9 +53,11 @@ mod window;
 pub use accounts::{
     Accounts, ApiKeyInfo, ApiKeyOwner, Challenge, Credential, PasskeyRef, Purpose, User,
 };
-pub use local::{ListOrder, simulate};
+#[cfg(test)]
+pub use cached_head::HEAD_TTL;
+pub use local::{ListOrder, simulate, simulate_pop};
 pub use moderation::{Applied, Refusal};
-pub use rooms::{APPEND_OPS, Rooms};
+pub use rooms::{APPEND_OPS, Appended, Rooms, newest};
 pub use window::{Change, Entry};
 
 use fastly::kv_store::{KVStoreError, LookupResponse};
@@ -64,7 +68,7 @@ pub const STORE_NAME: &str = "chat";
 
 /// Why the store could not do what was asked. Every one is worth a retry by the client;
 /// none is caused by bad input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum StoreError {
     /// The KV Store is not linked to this service.
     NotLinked,

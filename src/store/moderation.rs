@@ -191,9 +191,9 @@ impl Rooms<'_> {
     ) -> Result<MessageId, StoreError> {
         let event = |id| {
             let change = change.clone();
-            (Entry::Event { id, change }, id)
+            (vec![Entry::Event { id, change }], id)
         };
-        self.append_entry(room, turn, event, rewrite)
+        self.append_entry(room, turn, 1, event, rewrite)
     }
 
     /// Rewrites the windows `ids` with `rewrite`, each only if unchanged since it was

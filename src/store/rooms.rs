@@ -9,16 +9,22 @@ use std::cell::RefCell;
 use std::time::Duration;
 
 use fastly::kv_store::{InsertMode, KVStore, KVStoreError, LookupResponse};
-use time::OffsetDateTime;
 
+use super::cached_head::{self, Head};
 use super::keys::message_key;
 use super::kv::open_store;
 use super::local;
 use super::turn::{AppendTurn, after_lost_race, under_pressure};
-use super::window::{Entry, PendingClear, Window, hide_cleared, windows_covering};
+use super::window::{Entry, PendingClear, Window};
 use super::{StoreError, decode};
-use crate::model::{Draft, Message, MessageId, RoomId};
+use crate::model::{MessageId, RoomId, format_date};
+use time::OffsetDateTime;
+
+pub use batch::Appended;
+pub use reads::newest;
+
 use crate::timing::KvMeter;
+use batch::carrier;
 
 /// Insert attempts an append makes before giving up with `Contended` (a 503 with
 /// `Retry-After`). Each lost race means another post took the id, so this bounds work,
@@ -31,7 +37,7 @@ const APPEND_ATTEMPTS: u32 = 16;
 /// an append keeps well under half.
 pub const APPEND_OPS: u32 = 64;
 /// The most one attempt spends: list the head, read its window, `Add`, read back.
-const ATTEMPT_OPS: u32 = 4;
+pub(super) const ATTEMPT_OPS: u32 = 4;
 /// Tries when the store pushes back (429 `TooManyRequests`, or a 5xx-like `Unexpected`)
 /// before giving up with `Throttled`: each waits `turn::under_pressure`, 0.25–1 s.
 const PRESSURE_ATTEMPTS: u32 = 3;
@@ -40,9 +46,11 @@ const PRESSURE_ATTEMPTS: u32 = 3;
 enum Base {
     /// The room's head as listed now; a window already read saves its lookup if it is
     /// still the head.
-    Head(Option<Window>),
-    /// The window a lost race's winner wrote: the id after it is the next to try.
-    Winner(Window),
+    Listed(Option<Window>),
+    /// A head believed without listing: this POP's copy (`cached_head`), which its own
+    /// appends keep current, or the window a lost race's winner wrote. The id after it
+    /// is the next to try.
+    Assumed(Head),
 }
 
 /// How an attempt ended: our entry is stored, or someone else holds the id (and what
@@ -76,145 +84,9 @@ impl<'a> Rooms<'a> {
         })
     }
 
-    /// Up to `limit` newest messages with ids below `before` (if given), oldest first,
-    /// and the room's newest id. Deleted messages and moderation events take ids too, so
-    /// a page can hold fewer than `limit` messages.
-    pub fn latest(
-        &self,
-        room: &RoomId,
-        before: Option<MessageId>,
-        limit: u64,
-    ) -> Result<(MessageId, Vec<Message>), StoreError> {
-        let newest = self.newest_id(room)?;
-        let hi = before.map_or(newest, |b| newest.min(b.saturating_sub(1)));
-        let lo = hi.saturating_sub(limit.saturating_sub(1)).max(1);
-        let messages = self
-            .entries_upto(room, lo, hi, newest)?
-            .into_iter()
-            .filter_map(|entry| match entry {
-                Entry::Message(m) => Some(m),
-                _ => None,
-            })
-            .collect();
-        Ok((newest, messages))
-    }
-
-    /// The stored entries with ids in `lo ..= hi`, oldest first, as the room's pending
-    /// clears leave them; expired ones are absent. Finds the room's head first (one list):
-    /// callers that know it use [`Rooms::entries_upto`].
-    pub fn entries(
-        &self,
-        room: &RoomId,
-        lo: MessageId,
-        hi: MessageId,
-    ) -> Result<Vec<Entry>, StoreError> {
-        if lo > hi {
-            return Ok(Vec::new());
-        }
-        let newest = self.newest_id(room)?;
-        self.entries_upto(room, lo, hi, newest)
-    }
-
-    /// As [`Rooms::entries`], given the room's newest id: reads the covering windows and,
-    /// when `hi` is older than `newest`, the head window with them, all concurrently.
-    pub fn entries_upto(
-        &self,
-        room: &RoomId,
-        lo: MessageId,
-        hi: MessageId,
-        newest: MessageId,
-    ) -> Result<Vec<Entry>, StoreError> {
-        let mut ids = windows_covering(lo, hi);
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        if newest > hi {
-            ids.push(newest);
-        }
-        let windows = self.lookup_many(room, &ids, decode::<Window>)?;
-        let clears = self.note_clears(room, &windows);
-        let mut entries: Vec<Entry> = windows
-            .into_iter()
-            .flatten()
-            .flat_map(|w| w.messages)
-            .filter(|e| (lo..=hi).contains(&e.id()))
-            .collect();
-        entries.sort_by_key(Entry::id);
-        entries.dedup_by_key(|e| e.id());
-        hide_cleared(&mut entries, &clears);
-        Ok(entries)
-    }
-
-    /// Message `id` as it is now, if it exists and was neither deleted nor cleared: one
-    /// lookup when this request has read the room's head already, else a list and two.
-    pub fn message(&self, room: &RoomId, id: MessageId) -> Result<Option<Message>, StoreError> {
-        let known = self
-            .clears_seen
-            .borrow()
-            .iter()
-            .find(|(r, _)| r == room)
-            .map(|(_, clears)| clears.clone());
-        if let Some(clears) = known {
-            return Ok(find_message(self.lookup(room, id)?, id, &clears));
-        }
-        let newest = self.newest_id(room)?;
-        self.message_upto(room, id, newest)
-    }
-
-    /// As [`Rooms::message`], given the room's newest id: reads the message's window and
-    /// the head's concurrently.
-    pub(super) fn message_upto(
-        &self,
-        room: &RoomId,
-        id: MessageId,
-        newest: MessageId,
-    ) -> Result<Option<Message>, StoreError> {
-        let ids = if newest > id {
-            vec![id, newest]
-        } else {
-            vec![id]
-        };
-        let windows = self.lookup_many(room, &ids, decode::<Window>)?;
-        let clears = self.note_clears(room, &windows);
-        Ok(find_message(
-            windows.into_iter().next().flatten(),
-            id,
-            &clears,
-        ))
-    }
-
-    /// Every pending clear the windows read carry (the head's are the newest), which this
-    /// request then remembers for the room.
-    fn note_clears(&self, room: &RoomId, windows: &[Option<Window>]) -> Vec<PendingClear> {
-        let mut clears: Vec<PendingClear> = Vec::new();
-        for clear in windows.iter().flatten().flat_map(|w| &w.clears) {
-            if !clears.contains(clear) {
-                clears.push(clear.clone());
-            }
-        }
-        let mut seen = self.clears_seen.borrow_mut();
-        seen.retain(|(r, _)| r != room);
-        seen.push((room.clone(), clears.clone()));
-        clears
-    }
-
-    /// Stores `draft` as the room's next message and returns it with its id and date.
-    pub fn append(&self, room: &RoomId, draft: Draft) -> Result<Message, StoreError> {
-        let turn = AppendTurn::take(room);
-        let now = OffsetDateTime::now_utc();
-        self.append_entry(
-            room,
-            &turn,
-            |id| {
-                let message = draft.clone().into_message(id, now);
-                (Entry::Message(message.clone()), message)
-            },
-            &|_| None,
-        )
-    }
-
-    /// Appends the entry `build` makes for the room's next id, applying `rewrite` to the
-    /// entries its window copies from the head, and returns what `build` returned with it.
+    /// Appends the `size` entries `build` makes for the room's next ids (one, or a batch
+    /// of queued posts: `batch`), applying `rewrite` to the entries the first window
+    /// copies from the head, and returns what `build` returned with them.
     ///
     /// Attempts until one `Add` wins, within `APPEND_ATTEMPTS` and `APPEND_OPS`: after a
     /// lost race, a jittered exponential pause (`turn::after_lost_race`) and the next
@@ -226,23 +98,33 @@ impl<'a> Rooms<'a> {
         &self,
         room: &RoomId,
         turn: &AppendTurn,
-        build: impl Fn(MessageId) -> (Entry, T),
+        size: usize,
+        build: impl Fn(MessageId) -> (Vec<Entry>, T),
         rewrite: Rewrite,
     ) -> Result<T, StoreError> {
         let writer = uuid::Uuid::new_v4().to_string();
         let spent_before = self.meter.ops();
-        let mut base = Base::Head(None);
+        // With the turn, this POP's copy is as new as any append made here: only another
+        // POP's append can have moved the head, and then the `Add` loses and we list.
+        let mut base = match cached_head::read(room) {
+            Some(head) if turn.is_held() && outlives_copy(&head, self.ttl) => Base::Assumed(head),
+            _ => Base::Listed(None),
+        };
         let mut pushed_back = 0;
         for attempt in 1..=APPEND_ATTEMPTS {
-            if self.meter.ops() - spent_before + ATTEMPT_OPS > APPEND_OPS {
+            // A batch also writes each entry's own window, and rewrites the first.
+            if self.meter.ops() - spent_before + ATTEMPT_OPS + size as u32 - 1 > APPEND_OPS {
                 break;
             }
             match self.attempt(room, turn, &writer, &base, &build, rewrite) {
-                Ok(Outcome::Won(built)) => return Ok(built),
+                Ok(Outcome::Won((built, window))) => {
+                    cached_head::store(room, &Some(window), turn.is_held());
+                    return Ok(built);
+                }
                 Ok(Outcome::Lost(held)) => {
                     base = match (base, held) {
-                        (Base::Head(_), Some(winner)) => Base::Winner(winner),
-                        (_, held) => Base::Head(held),
+                        (Base::Listed(_), Some(winner)) => Base::Assumed(Some(winner)),
+                        (_, held) => Base::Listed(held),
                     };
                     after_lost_race(attempt);
                 }
@@ -261,29 +143,43 @@ impl<'a> Rooms<'a> {
         Err(StoreError::Contended)
     }
 
-    /// One try at the next id after `base`: at most `ATTEMPT_OPS` KV operations.
+    /// One try at the next ids after `base`: at most `ATTEMPT_OPS` KV operations, plus
+    /// one per entry after the first.
+    ///
+    /// A batch of `k` entries is claimed with one `Add`: the first id's key gets a window
+    /// that carries the whole batch (49 entries before it, then all `k`), so anyone who
+    /// reads it (another POP's append, a reader listing the room) sees the batch whole
+    /// and continues after its last id. Then, in one more round trip, the first key gets
+    /// its ordinary window and each later id its own (`batch::write_followers`).
     fn attempt<T>(
         &self,
         room: &RoomId,
         turn: &AppendTurn,
         writer: &str,
         base: &Base,
-        build: &impl Fn(MessageId) -> (Entry, T),
+        build: &impl Fn(MessageId) -> (Vec<Entry>, T),
         rewrite: Rewrite,
-    ) -> Result<Outcome<T>, StoreError> {
+    ) -> Result<Outcome<(T, Window)>, StoreError> {
         let listed;
         let head = match base {
-            Base::Head(known) => {
+            Base::Listed(known) => {
                 listed = self.head_window(room, known.clone())?;
                 listed.as_ref()
             }
-            Base::Winner(window) => Some(window),
+            Base::Assumed(window) => window.as_ref(),
         };
         let id = head.map_or(0, Window::newest_id) + 1;
-        let (entry, built) = build(id);
-        let mut window = Window::extend(head, entry, writer);
+        let (entries, built) = build(id);
+        let mut rest = entries.into_iter();
+        let first = rest.next().expect("an append has an entry");
+        let mut window = Window::extend(head, first, writer);
         window.rewrite(&|e: &Entry| if e.id() == id { None } else { rewrite(e) });
-        let body = serde_json::to_vec(&window).expect("a window always serializes");
+        let mut windows = vec![window];
+        for entry in rest {
+            let next = Window::extend(windows.last(), entry, writer);
+            windows.push(next);
+        }
+        let body = serde_json::to_vec(&carrier(&windows)).expect("a window always serializes");
         let key = message_key(room, id);
         let inserted = self.meter.time(1, || match local::faults::take() {
             Some(fault) => Err(fault),
@@ -302,16 +198,17 @@ impl<'a> Rooms<'a> {
         // With our turn, no other post here is adding this key, and other POPs'
         // Adds are atomic: success is final. Without one, Viceroy's check-then-write
         // Add may have let another post in, so read back what the key holds.
-        if added && turn.is_held() {
-            return Ok(Outcome::Won(built));
-        }
-        let held = self.lookup(room, id)?;
-        Ok(match &held {
-            Some(held) if held.writer == writer => Outcome::Won(built),
+        if !(added && turn.is_held()) {
+            let held = self.lookup(room, id)?;
             // A real KV's Add is atomic; reads may lag our own write by a moment.
-            None if added => Outcome::Won(built),
-            _ => Outcome::Lost(held),
-        })
+            let ours = held.as_ref().map_or(added, |held| held.writer == writer);
+            if !ours {
+                return Ok(Outcome::Lost(held));
+            }
+        }
+        self.write_followers(room, id, &windows);
+        let newest = windows.pop().expect("an append has a window");
+        Ok(Outcome::Won((built, newest)))
     }
 
     /// The newest entry's window, or `None` for an empty room. `known` is a window
@@ -363,17 +260,24 @@ impl<'a> Rooms<'a> {
     }
 }
 
-/// Message `id` as its own window holds it, unless deleted or covered by one of `clears`.
-fn find_message(window: Option<Window>, id: MessageId, clears: &[PendingClear]) -> Option<Message> {
-    window
-        .into_iter()
-        .flat_map(|w| w.messages)
-        .find_map(|entry| match entry {
-            Entry::Message(m) if m.id == id => Some(m),
-            _ => None,
-        })
-        .filter(|m| !clears.iter().any(|c| c.removes(m)))
+/// Whether the head a cached copy holds stays stored for longer than the copy lives: its
+/// newest message is younger than the retention less `HEAD_TTL`. A head about to expire
+/// (or expired since it was copied) is listed instead: extending it would carry expired
+/// messages forward with a fresh lifetime.
+fn outlives_copy(head: &Head, ttl: Duration) -> bool {
+    let Some(window) = head else {
+        return true;
+    };
+    let newest_date = window.messages.iter().rev().find_map(|e| match e {
+        Entry::Message(m) => Some(m.date.as_str()),
+        _ => None,
+    });
+    let expires_after = OffsetDateTime::now_utc() - ttl + cached_head::HEAD_TTL;
+    // The stored form sorts as it reads (fixed-width UTC), so no parsing is needed.
+    newest_date.is_some_and(|date| date > format_date(expires_after).as_str())
 }
 
+mod batch;
+mod reads;
 #[cfg(test)]
 mod tests;

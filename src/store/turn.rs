@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use fastly::cache::core::{CacheKey, Transaction};
 
-use super::local::clock_nanos;
+use super::local::{clock_nanos, pop_key};
 use crate::model::RoomId;
 
 /// How long a post waits for its turn before appending without one. A turn is held
@@ -39,7 +39,7 @@ impl AppendTurn {
     }
 
     pub fn take(room: &RoomId) -> Self {
-        let key = CacheKey::from(format!("edge-chat:append-turn:{room}"));
+        let key = CacheKey::from(pop_key(&format!("append-turn:{room}")));
         match Transaction::lookup(key).timeout(TURN_WAIT).execute() {
             Ok(tx) if tx.must_insert_or_update() => Self(Some(tx)),
             Ok(_) => Self(None),

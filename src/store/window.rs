@@ -249,6 +249,9 @@ impl Window {
         let mut messages = Vec::with_capacity(keep + 1);
         messages.extend_from_slice(&previous[previous.len() - keep..]);
         let mut clears = base.map_or_else(Vec::new, |w| w.clears.clone());
+        // What a pending clear removed is not copied forward, whatever the base still
+        // holds (a copy older than an erasure step): erasure never has to come back.
+        hide_cleared(&mut messages, &clears);
         if let Entry::Event {
             id,
             change: Change::Clear { from },

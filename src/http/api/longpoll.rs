@@ -31,7 +31,7 @@ use crate::live::presence;
 use crate::live::sse::frame;
 use crate::live::ws::from_sse;
 use crate::model::{MessageId, RoomId};
-use crate::store::Rooms;
+use crate::store::{Rooms, newest};
 use crate::timing::KvMeter;
 
 /// Whether a GET of the messages is a poll rather than a history page.
@@ -82,7 +82,9 @@ fn poll(
     roster: Option<String>,
     rooms: &Rooms,
 ) -> Result<Response, ApiError> {
-    let newest = rooms.newest_id(room)?;
+    // This POP's copy of the head, unless the poller has seen more (`cached_head`).
+    let head = rooms.head_reaching(room, after)?;
+    let newest = newest(&head);
     let after = after.unwrap_or(newest);
     let opening: Vec<String> = roster.into_iter().collect();
     if after > newest {
@@ -91,7 +93,7 @@ fn poll(
     }
     if after < newest {
         let hi = newest.min(after + ANSWER_MAX);
-        let entries = rooms.entries(room, after + 1, hi)?;
+        let entries = rooms.entries_from(room, after + 1, hi, &head)?;
         let mut messages = Vec::new();
         let mut others = opening;
         for (_, event) in events_of(rooms, room, entries)? {

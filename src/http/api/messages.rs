@@ -16,7 +16,7 @@ use crate::http::throttle::{identity, throttle};
 use crate::live::event::Event;
 use crate::model::filter::mask;
 use crate::model::{Draft, Message, MessageId, Nickname, RoomId};
-use crate::store::Rooms;
+use crate::store::{Appended, Rooms};
 use crate::timing::KvMeter;
 
 /// Messages per history page by default, and at most.
@@ -103,15 +103,18 @@ pub fn store_and_publish(
 ) {
     draft.text = mask(&draft.text, &config.blocked_words());
     let stored = Rooms::open(meter, config.retention()).and_then(|rooms| {
-        let message = rooms.append(room, draft)?;
-        Ok((rooms, message))
+        let appended = rooms.append(room, draft)?;
+        Ok((rooms, appended))
     });
     match stored {
-        Ok((rooms, message)) => {
-            let event = Event::Message(message.clone());
-            publish_new(config, &rooms, room, message.id, &event, || {
-                answer(Ok(&message))
-            });
+        Ok((rooms, Appended { message, appended })) => {
+            // Every message this request appended (a batch: `store::queue`), its own
+            // among them unless another post's request appended it and publishes it.
+            let new = appended
+                .into_iter()
+                .map(|m| (m.id, Some(Event::Message(m))))
+                .collect();
+            publish_new(config, &rooms, room, new, || answer(Ok(&message)));
         }
         Err(e) => answer(Err(e.into())),
     }

@@ -64,17 +64,23 @@ pub fn publish_new(
     config: &Config,
     rooms: &Rooms,
     room: &RoomId,
-    id: MessageId,
-    event: &Event,
+    new: Vec<(MessageId, Option<Event>)>,
     respond: impl FnOnce(),
 ) {
-    let what = format!("{room}/{id}");
-    let gap = unpublished::first(room).filter(|&from| from < id);
+    let (Some(&(first_new, _)), Some(&(id, _))) = (new.first(), new.last()) else {
+        // Another post's request appended this one and publishes it.
+        return respond();
+    };
+    let what = match new.len() {
+        1 => format!("{room}/{id}"),
+        _ => format!("{room}/{first_new}..{id}"),
+    };
+    let gap = unpublished::first(room).filter(|&from| from < first_new);
     if budget::backend_left() == 0 {
         // Several posts in one execution (a socket's batch) spent it: the next post sends.
         log::warn!("publish of {what} left to the next post: no backend request left");
         respond();
-        unpublished::remember(room, gap.unwrap_or(id));
+        unpublished::remember(room, gap.unwrap_or(first_new));
         return;
     }
     // Claimed before sending, so concurrent posts here publish only their own entry
@@ -84,15 +90,15 @@ pub fn publish_new(
         unpublished::forget(room, from);
     }
     let entries = match gap {
-        None => Ok((vec![(id, Some(event.clone()))], id)),
-        Some(from) => backlog(rooms, room, from, id, event),
+        None => Ok((new, id)),
+        Some(from) => backlog(rooms, room, from, new),
     };
     let (entries, carried_to) = match entries {
         Ok(entries) => entries,
         Err(e) => {
             log::warn!("room {room}: unpublished backlog not read: {e}");
             respond();
-            unpublished::remember(room, gap.unwrap_or(id));
+            unpublished::remember(room, gap.unwrap_or(first_new));
             return;
         }
     };
@@ -126,27 +132,25 @@ pub fn publish_new(
     multi_publishing.finish();
 }
 
-/// The entries from `from` (a gap this POP left) up to the newest, `id` (whose `event`
-/// is at hand), oldest first: as many as one post's calls can carry, and the id they
-/// reach. Only the newest [`BACKFILL_MAX`] of a longer gap are resent; anything older is
-/// left to recovery.
+/// The entries from `from` (a gap this POP left) up to the newest of `new` (entries
+/// just appended, their events at hand), oldest first: as many as one post's calls can
+/// carry, and the id they reach. Only the newest [`BACKFILL_MAX`] of a longer gap are
+/// resent; anything older is left to recovery.
 fn backlog(
     rooms: &Rooms,
     room: &RoomId,
     from: MessageId,
-    id: MessageId,
-    event: &Event,
+    new: Vec<(MessageId, Option<Event>)>,
 ) -> Result<(Vec<(MessageId, Option<Event>)>, MessageId), StoreError> {
-    let resend_from = from.max(id.saturating_sub(BACKFILL_MAX));
+    let (first_new, id) = (new[0].0, new[new.len() - 1].0);
+    let resend_from = from.max(first_new.saturating_sub(BACKFILL_MAX));
     let most = ROOM_REQUESTS as u64 * ITEMS_PER_CALL as u64;
     let last = id.min(resend_from + most - 1);
-    let missed_to = last.min(id - 1);
+    let missed_to = last.min(first_new - 1);
     let mut entries = rooms
         .entries(room, resend_from, missed_to)
         .and_then(|entries| events_of(rooms, room, entries))?;
-    if last == id {
-        entries.push((id, Some(event.clone())));
-    }
+    entries.extend(new.into_iter().filter(|(n, _)| *n <= last));
     Ok((entries, last))
 }
 

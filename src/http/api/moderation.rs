@@ -309,7 +309,9 @@ fn announce(
             from: from.clone(),
         },
     };
-    publish_new(config, rooms, room, id, &event, || send(answer, meter));
+    publish_new(config, rooms, room, vec![(id, Some(event))], || {
+        send(answer, meter)
+    });
 }
 
 #[cfg(test)]

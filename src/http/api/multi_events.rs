@@ -113,7 +113,7 @@ fn subscribe(
             return Ok(grip::event_stream(format!("{open}{error}")));
         }
     };
-    let catch_up = multi::catch_up(store, &starts)?;
+    let catch_up = multi::catch_up(store, &starts, is_link)?;
     let mut body = String::new();
     if !is_link {
         // With an id, so a client that came without one can resume from here.

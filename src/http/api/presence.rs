@@ -6,7 +6,7 @@
 //! roster alone). Limited by `presence_rate` per identity, as posts are by `post_rate`.
 //! What is published, and how often, is `live::presence`.
 
-use fastly::http::{HeaderName, Method, header};
+use fastly::http::{Method, header};
 use fastly::{Request, Response};
 use serde_json::json;
 
@@ -17,29 +17,21 @@ use crate::headers::HeaderText;
 use crate::http::access::require_caller;
 use crate::http::body::read_body;
 use crate::http::error::ApiError;
-use crate::http::send;
 use crate::http::throttle::{identity, limit};
+use crate::http::{send, simulated_pop, valid_pop};
 use crate::live::presence::{self, Beat, Place, Timing};
 use crate::model::RoomId;
 use crate::timing::KvMeter;
 
-/// Longest POP name taken from the environment or a test header (POP codes are 3-4).
-const POP_MAX: usize = 32;
-
 /// Where `room`'s presence is kept for this request: this POP (`FASTLY_POP`), or in
-/// local tests the POP the `presence_pop_header` header names (one Viceroy standing in
-/// for several POPs, each with its own roster, sharing KV as POPs do).
+/// local tests the POP the `pop_header` header names (`http::simulated_pop`: one Viceroy
+/// standing in for several POPs, each with its own roster, sharing KV as POPs do).
 pub fn place<'a>(req: &Request, room: &'a RoomId, config: &Config) -> Place<'a> {
-    let simulated = config
-        .presence_pop_header()
-        .and_then(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
-        .and_then(|name| req.header_text(name).map(str::to_owned));
-    let pop = simulated
-        .or_else(|| std::env::var("FASTLY_POP").ok())
-        .filter(|pop| {
-            !pop.is_empty()
-                && pop.len() <= POP_MAX
-                && pop.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    let pop = simulated_pop(req, config)
+        .or_else(|| {
+            std::env::var("FASTLY_POP")
+                .ok()
+                .filter(|pop| valid_pop(pop))
         })
         .unwrap_or_else(|| "local".to_owned());
     Place {

@@ -231,7 +231,7 @@ impl Socket<'_> {
     fn replay(&mut self, mut after: MessageId) -> Result<(), ApiError> {
         let rooms = Rooms::open(self.meter, self.config.retention())?;
         for _ in 0..PAGES_MAX {
-            let plan = catch_up(&rooms, self.room, Some(after))?;
+            let plan = catch_up(&rooms, self.room, Some(after), false)?;
             for event in &plan.events {
                 self.out
                     .push(WsEvent::to_client(&from_sse(&sse::frame(event))));

@@ -66,6 +66,9 @@ fn open() -> Option<KVStore> {
     KVStore::open(STORE_NAME).ok().flatten()
 }
 
+/// The longest an opening waits for another's read of the summaries.
+const FILL_WAIT: Duration = Duration::from_secs(2);
+
 /// Writes this POP's summary (one KV write). A failure only delays other POPs' view.
 pub fn write(room: &RoomId, summary: &Summary, timing: Timing, meter: &KvMeter) {
     let Some(kv) = open() else { return };
@@ -83,19 +86,19 @@ pub fn write(room: &RoomId, summary: &Summary, timing: Timing, meter: &KvMeter) 
     }
 }
 
-/// Other POPs' summaries of `room`, from this POP's Core Cache or else from KV.
+/// Other POPs' summaries of `room`, from this POP's Core Cache or else from KV: one
+/// reader fills the cache while others opening streams at the same moment wait for it.
 pub fn read(room: &RoomId, own_pop: &str, timing: Timing, meter: &KvMeter) -> Vec<Summary> {
     let cache_key = format!("edge-chat:presence-others:{own_pop}:{room}");
-    if let Some(cached) = cache::read(&cache_key).and_then(|b| serde_json::from_slice(&b).ok()) {
-        return cached;
-    }
-    let summaries = read_kv(room, own_pop, meter);
-    let bytes = serde_json::to_vec(&summaries).expect("summaries always serialize");
     let ttl = Duration::from_secs(timing.remote_cache());
-    if let Err(e) = cache::write(&cache_key, ttl, &bytes) {
-        log::warn!("presence of other POPs not cached: {e}");
-    }
-    summaries
+    let filled = cache::read_or_fill(&cache_key, ttl, FILL_WAIT, || {
+        let summaries = read_kv(room, own_pop, meter);
+        Ok::<_, ()>(serde_json::to_vec(&summaries).expect("summaries always serialize"))
+    });
+    filled
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default()
 }
 
 fn read_kv(room: &RoomId, own_pop: &str, meter: &KvMeter) -> Vec<Summary> {

@@ -24,6 +24,7 @@
 use fastly::kv_store::{InsertMode, KVStoreError};
 use serde_json::{Value, json};
 
+use super::super::cached_head;
 use super::super::keys::{erasure_key, id_from_key, message_key, room_prefix};
 use super::super::window::{Entry, PendingClear, Window};
 use super::super::{StoreError, decode};
@@ -123,7 +124,9 @@ impl Rooms<'_> {
             let carried = std::mem::take(&mut head.clears);
             let write = self.write_if_unchanged(room, head_id, &head, head_generation)?;
             let (_, conflict) = self.conflicts(vec![(head_id, write, false)])?;
-            if !conflict.is_empty() {
+            if conflict.is_empty() {
+                cached_head::store(room, &Some(head.clone()), false);
+            } else {
                 // Rewritten meanwhile (a deletion): the next step tries again.
                 head.clears = carried;
             }

@@ -1,0 +1,204 @@
+//! Appending posts together (group commit): the queue's side is `store::queue`; here
+//! the KV side, a batch claimed by one `Add` and then spread over its ids' keys.
+
+use time::OffsetDateTime;
+
+use super::super::queue::{self, Outcome, Queued};
+use super::super::turn::AppendTurn;
+use super::super::window::{Entry, Window};
+use super::super::{StoreError, keys::message_key};
+use super::{APPEND_OPS, ATTEMPT_OPS, Rooms};
+use crate::model::{Draft, Message, MessageId, RoomId};
+
+/// What a post's append did.
+#[derive(Debug)]
+pub struct Appended {
+    /// The post's own message, as stored.
+    pub message: Message,
+    /// Every message this request appended, oldest first (the post's own among them,
+    /// unless another post's request appended it): this request publishes them.
+    pub appended: Vec<Message>,
+}
+
+/// The window that claims a batch: the first entry's window with the rest of the batch
+/// after it (the last window's entries from the first id on).
+pub(super) fn carrier(windows: &[Window]) -> Window {
+    let mut first = windows[0].clone();
+    if let Some(last) = windows.last().filter(|_| windows.len() > 1) {
+        let from = first.newest_id();
+        first
+            .messages
+            .extend(last.messages.iter().filter(|e| e.id() > from).cloned());
+        first.clears = last.clears.clone();
+    }
+    first
+}
+
+impl Rooms<'_> {
+    /// Stores `draft` as the room's next message.
+    ///
+    /// The draft is queued (`queue`) and the post waits for the room's turn. When the
+    /// turn comes, another post may already have appended it (its outcome is there);
+    /// otherwise this post appends what is queued, its own draft among them, and settles
+    /// the others' outcomes. Without the queue (a cache failure) or without a turn (the
+    /// wait timed out with the draft still queued) it appends alone, as before.
+    pub fn append(&self, room: &RoomId, draft: Draft) -> Result<Appended, StoreError> {
+        let mine = Queued::new(&draft);
+        let queued = queue::enqueue(room, &mine);
+        let turn = AppendTurn::take(room);
+        if !queued {
+            return self.append_alone(room, &turn, draft);
+        }
+        if let Some(outcome) = queue::outcome(&mine.ticket) {
+            return carried(outcome, &mine);
+        }
+        if !turn.is_held() {
+            if queue::withdraw(room, &mine.ticket) {
+                return self.append_alone(room, &turn, draft);
+            }
+            return carried(queue::await_outcome(&mine.ticket)?, &mine);
+        }
+        let spent_before = self.meter.ops();
+        let mut appended = Vec::new();
+        // A batch costs up to ATTEMPT_OPS + BATCH_MAX: two fit in an append's budget.
+        while self.meter.ops() - spent_before + ATTEMPT_OPS + queue::BATCH_MAX as u32 <= APPEND_OPS
+        {
+            let batch = queue::take_batch(room);
+            if batch.is_empty() {
+                break;
+            }
+            let stored = self.append_batch(room, &turn, &batch);
+            for (queued, result) in batch.iter().zip(settle(&batch, &stored)) {
+                if queued.ticket == mine.ticket {
+                    let message = result?;
+                    appended.extend(stored.unwrap_or_default());
+                    return Ok(Appended { message, appended });
+                }
+            }
+            appended.extend(stored?);
+        }
+        // Ours is still queued behind others (or was taken and settled meanwhile).
+        if queue::withdraw(room, &mine.ticket) {
+            let alone = self.append_alone(room, &turn, draft)?;
+            appended.extend(alone.appended);
+            return Ok(Appended {
+                message: alone.message,
+                appended,
+            });
+        }
+        drop(turn);
+        let message = queue::await_outcome(&mine.ticket)?.message(&mine)?;
+        Ok(Appended { message, appended })
+    }
+
+    fn append_alone(
+        &self,
+        room: &RoomId,
+        turn: &AppendTurn,
+        draft: Draft,
+    ) -> Result<Appended, StoreError> {
+        let now = OffsetDateTime::now_utc();
+        let message = self.append_entry(
+            room,
+            turn,
+            1,
+            |id| {
+                let message = draft.clone().into_message(id, now);
+                (vec![Entry::Message(message.clone())], message)
+            },
+            &|_| None,
+        )?;
+        Ok(Appended {
+            appended: vec![message.clone()],
+            message,
+        })
+    }
+
+    /// Appends `batch` in order at the room's next ids, all dated now.
+    fn append_batch(
+        &self,
+        room: &RoomId,
+        turn: &AppendTurn,
+        batch: &[Queued],
+    ) -> Result<Vec<Message>, StoreError> {
+        let now = OffsetDateTime::now_utc();
+        self.append_entry(
+            room,
+            turn,
+            batch.len(),
+            |first| {
+                let messages: Vec<Message> = (first..)
+                    .zip(batch)
+                    .map(|(id, queued)| queued.draft().into_message(id, now))
+                    .collect();
+                let entries = messages.iter().cloned().map(Entry::Message).collect();
+                (entries, messages)
+            },
+            &|_| None,
+        )
+    }
+
+    /// After a batch's first id is claimed with its carrier window: gives the first key
+    /// its ordinary window and every later id its own, concurrently (one round trip).
+    /// A failure here loses nothing (the carrier holds every entry) and is logged; until
+    /// a key is written, a read that needs that key's window finds it missing.
+    pub(super) fn write_followers(&self, room: &RoomId, first: MessageId, windows: &[Window]) {
+        if windows.len() < 2 {
+            return;
+        }
+        let written = self.meter.time(windows.len() as u32, || {
+            let handles = (first..)
+                .zip(windows)
+                .map(|(id, window)| {
+                    let body = serde_json::to_vec(window).expect("a window always serializes");
+                    let insert = self.kv.build_insert().time_to_live(self.ttl);
+                    // The first key is ours already; the rest nobody else will try, since
+                    // the carrier names them, but an `Add` never overwrites.
+                    let insert = if id == first {
+                        insert
+                    } else {
+                        insert.mode(fastly::kv_store::InsertMode::Add)
+                    };
+                    insert.execute_async(&message_key(room, id), body)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            handles
+                .into_iter()
+                .map(|handle| self.kv.pending_insert_wait(handle))
+                .collect::<Result<Vec<()>, _>>()
+        });
+        if let Err(e) = written {
+            log::error!("room {room}: batch from {first}: a window was not written: {e}");
+        }
+    }
+}
+
+/// Each queued draft's result, in batch order.
+fn settle(
+    batch: &[Queued],
+    stored: &Result<Vec<Message>, StoreError>,
+) -> Vec<Result<Message, StoreError>> {
+    batch
+        .iter()
+        .enumerate()
+        .map(|(n, queued)| {
+            let outcome = match stored {
+                Ok(messages) => Outcome::Stored {
+                    id: messages[n].id,
+                    date: messages[n].date.clone(),
+                },
+                Err(e) => Outcome::Failed(*e),
+            };
+            queue::settle(&queued.ticket, &outcome);
+            outcome.message(queued)
+        })
+        .collect()
+}
+
+/// A post another post's request appended.
+fn carried(outcome: Outcome, mine: &Queued) -> Result<Appended, StoreError> {
+    Ok(Appended {
+        message: outcome.message(mine)?,
+        appended: Vec::new(),
+    })
+}
