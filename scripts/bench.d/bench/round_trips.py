@@ -83,6 +83,7 @@ class Kind:
     ops: list = field(default_factory=list)
     trips: list = field(default_factory=list)
     status: Counter = field(default_factory=Counter)
+    warm_status: Counter = field(default_factory=Counter)  # of the untimed requests before
     why: str = ""  # why it was not measured
 
     def add(self, dt, status, headers):
@@ -101,7 +102,8 @@ class AtDelay:
     kinds: dict = field(default_factory=dict)  # key of KINDS -> Kind
     seed_secs: float = float("nan")  # filling the measured room
     seed_accepted: int = 0
-    head: int = 0  # the measured room's newest id once filled
+    head: int = 0  # the measured room's newest id once filled and posted to
+    accepted: int = 0  # posts answered 200 in it (filling, then the POST kind's): its head should be this
 
 
 def kv_trips(headers):
@@ -131,6 +133,8 @@ def sequential(port, raws, warm=WARM, *, kind):
             dt, st, hd, _ = c.send(raw)
             if i >= warm:
                 kind.add(dt, st, hd)
+            else:
+                kind.warm_status[st] += 1
     finally:
         c.close()
 
@@ -165,6 +169,8 @@ def held_opens(port, raw, marker, n, *, kind):
         dt, st, hd = first_event(port, raw, marker)
         if i >= WARM:
             kind.add(dt, st, hd)
+        else:
+            kind.warm_status[st] += 1
 
 
 def measured(row, key, fn, *args, **kw):
@@ -211,6 +217,8 @@ def open_mode(s, hport, row, n, cold_n):
     history = f"/rooms/{r}/messages/"
     measured(row, "get_warm", warm_history, port, hport, history, n, row)
     measured(row, "post", sequential, port, (post_raw(port, r, i) for i in range(n + WARM)))
+    posts = row.kinds["post"]
+    row.accepted = row.seed_accepted + posts.status[200] + posts.warm_status[200]
     measured(row, "presence", sequential, port, presence_raws(port, r, n), warm=PRESENCE_PEOPLE)
     events = f"/rooms/{r}/events/"
     measured(row, "open_pushpin", held_opens, s.pushpin_port, sse_request(s.pushpin_port, events, True),
@@ -265,6 +273,9 @@ def sign_in(port, n, row, *, kind):
             if i >= WARM:
                 kind.add(dt, st, hd)
                 verify.add(dt2, st2, hd2)
+            else:
+                kind.warm_status[st] += 1
+                verify.warm_status[st2] += 1
     finally:
         person.close()
 
@@ -288,15 +299,17 @@ def report(w, rows, params):
         for r in rows:
             k = r.kinds.get(key)
             cells.append(cell(k))
-            if k and (odd := {s: c for s, c in k.status.items() if not 200 <= s < 300}):
-                notes.append(f"{r.delay_ms} ms: statuses {dict(k.status)} (non-2xx {sum(odd.values())})")
+            if k and any(not 200 <= s < 300 for s in k.status + k.warm_status):
+                notes.append(f"{r.delay_ms} ms: statuses {dict(k.status)}, untimed {dict(k.warm_status)}")
             if k and k.why:
                 notes.append(f"{r.delay_ms} ms: {k.why}")
         w(f"  {label:<52}" + "".join(cells) + (f"  {'; '.join(notes)}" if notes else ""))
     for r in rows:
         rate = r.seed_accepted / r.seed_secs if r.seed_secs == r.seed_secs and r.seed_secs else float("nan")
-        w(f"  kv_delay_ms={r.delay_ms}: room filled by {SEED_POSTERS} concurrent posters, {r.seed_accepted:,} of "
-          f"{FAR_ROOM - FAR_ROOM % SEED_POSTERS:,} accepted in {r.seed_secs:.1f} s ({rate:.0f} posts/s); head {r.head:,}")
+        w(f"  kv_delay_ms={r.delay_ms}: room filled by {SEED_POSTERS} concurrent posters, {r.seed_accepted:,} "
+          f"of {FAR_ROOM - FAR_ROOM % SEED_POSTERS:,} accepted in {r.seed_secs:.1f} s ({rate:.0f} posts/s); "
+          f"head afterwards {r.head:,}, posts accepted {r.accepted:,}"
+          f"{'' if r.head == r.accepted else ': IDS DO NOT MATCH THE ACCEPTED POSTS'}")
     w(f"  (n: measured requests per kind after {WARM} untimed; {params.round_trips_cold} cold rooms of "
       f"{COLD_MESSAGES} messages; presence joins untimed)")
     w("")
