@@ -102,6 +102,7 @@ class AtDelay:
     kinds: dict = field(default_factory=dict)  # key of KINDS -> Kind
     seed_secs: float = float("nan")  # filling the measured room
     seed_accepted: int = 0
+    seed_status: dict = field(default_factory=dict)  # the filling posts' statuses
     head: int = 0  # the measured room's newest id once filled and posted to
     accepted: int = 0  # posts answered 200 in it (filling, then the POST kind's): its head should be this
 
@@ -210,6 +211,7 @@ def open_mode(s, hport, row, n, cold_n):
     seed = PostConc(n=FAR_ROOM)
     asyncio.run(concurrent_posts(port, [r] * SEED_POSTERS, FAR_ROOM // SEED_POSTERS, seed))
     row.seed_secs, row.seed_accepted = time.perf_counter() - t0, seed.status[200]
+    row.seed_status = dict(seed.status)
     cold = [room("trips-cold") for _ in range(cold_n)]
     asyncio.run(concurrent_posts(port, cold, COLD_MESSAGES, PostConc(n=cold_n * COLD_MESSAGES)))
     cold_written = time.monotonic()
@@ -290,7 +292,8 @@ def report(w, rows, params):
       "event named); KV ops and")
     w("  round trips per request from Server-Timing (`kv`, `kv-trips`: sequential KV waits on the critical path), "
       "median (max);")
-    w(f"  a fresh open-mode stack (passkey mode for sign-in) per kv_delay_ms, its room {FAR_ROOM:,} messages long")
+    w(f"  one repetition: a fresh open-mode stack (passkey mode for sign-in) per kv_delay_ms, its room "
+      f"{FAR_ROOM:,} messages long")
     w((f"  {'':<52}" + "".join(f" | {'kv_delay_ms = ' + str(r.delay_ms):<41}" for r in rows)).rstrip())
     w(f"  {'request kind':<52}" + "".join(f" | {'n':>5} {'p50':>7} {'p99':>7} {'KV ops':>9} {'trips':>9}"
                                           for _ in rows))
@@ -307,7 +310,8 @@ def report(w, rows, params):
     for r in rows:
         rate = r.seed_accepted / r.seed_secs if r.seed_secs == r.seed_secs and r.seed_secs else float("nan")
         w(f"  kv_delay_ms={r.delay_ms}: room filled by {SEED_POSTERS} concurrent posters, {r.seed_accepted:,} "
-          f"of {FAR_ROOM - FAR_ROOM % SEED_POSTERS:,} accepted in {r.seed_secs:.1f} s ({rate:.0f} posts/s); "
+          f"of {FAR_ROOM - FAR_ROOM % SEED_POSTERS:,} accepted in {r.seed_secs:.1f} s ({rate:.0f} posts/s"
+          f"{'' if set(r.seed_status) <= {200} else f'; statuses {r.seed_status}'}); "
           f"head afterwards {r.head:,}, posts accepted {r.accepted:,}"
           f"{'' if r.head == r.accepted else ': IDS DO NOT MATCH THE ACCEPTED POSTS'}")
     w(f"  (n: measured requests per kind after {WARM} untimed; {params.round_trips_cold} cold rooms of "
