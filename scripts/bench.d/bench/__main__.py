@@ -18,7 +18,7 @@ from pathlib import Path
 
 import stack as stackmod
 
-from . import identity, kv_latency, log, moderation
+from . import identity, kv_latency, log, moderation, round_trips
 from .report import render
 from .results import FANOUT_LIKE, Params, Run
 from .scenarios import Scenarios
@@ -26,6 +26,9 @@ from .viceroy_log import ViceroyLog
 
 SHAPED_RATE = 1_000_000  # deliveries/s: the shaper-on mode, as the bench measured before
 OPEN_FILES = 8192  # 1,000 subscribers per path, three paths, plus the servers' side
+# --only NAME: the scenario's function (Scenarios -> rows) and report (writer, rows, Params)
+ONLY = {"kv-latency": (kv_latency.kv_latency, kv_latency.report),
+        "round-trips": (round_trips.round_trips, round_trips.report)}
 
 
 def message_rate(text):
@@ -42,8 +45,9 @@ def parse_args(argv):
     ap.add_argument("--message-rate", type=message_rate, action="append", metavar="off|N",
                     help="Pushpin publish shaper for the delivery rows: 'off' (message_rate unset, as "
                          f"Fanout) or N deliveries/s; repeatable (default: off and {SHAPED_RATE})")
-    ap.add_argument("--only", choices=["kv-latency"],
-                    help="run one scenario alone: kv-latency = posts at 0 and 30 ms per KV operation")
+    ap.add_argument("--only", choices=list(ONLY),
+                    help="run one scenario alone: kv-latency = posts at 0 and 30 ms per KV operation; "
+                         "round-trips = KV round trips and latency per request kind at 0 and 30 ms")
     args = ap.parse_args(argv)
     args.message_rate = args.message_rate or [FANOUT_LIKE, SHAPED_RATE]
     return args
@@ -68,6 +72,9 @@ def run(params, keep):
         post_conc_rooms = sc.post_concurrent(room_each=True)
         log(f"bench: POST at {' and '.join(map(str, kv_latency.DELAYS_MS))} ms per KV operation")
         at_latency = kv_latency.kv_latency(sc)
+        log(f"bench: KV round trips per request kind at {' and '.join(map(str, round_trips.DELAYS_MS))} ms "
+            "per KV operation")
+        trips = round_trips.round_trips(sc)
         log(f"bench: session check and rate limiter: {len(identity.VARIANTS)} stacks side by side, "
             "history GET and POST interleaved")
         session_get, session_post = identity.session_and_limits(sc)
@@ -84,23 +91,25 @@ def run(params, keep):
         shutil.rmtree(workdir, ignore_errors=True)
     return Run(params, sizes, history, hello_conc, kv, post_seq, post_conc, post_conc_rooms, delivery,
                session_get, session_post, ceremonies, mod, vlog, hello_log, (load0, os.getloadavg()),
-               time.monotonic() - started, presence=presence, kv_latency=at_latency)
+               time.monotonic() - started, presence=presence, kv_latency=at_latency,
+               round_trips=trips)
 
 
-def run_kv_latency(params, keep):
-    """`--only kv-latency`: the one scenario, with the run's date and load around it."""
+def run_only(name, params, keep):
+    """`--only NAME`: the one scenario, with the run's date and load around it."""
+    measure, report = ONLY[name]
     workdir = Path(tempfile.mkdtemp(prefix="edge-chat-bench-"))
     load0 = os.getloadavg()
     try:
-        rows = kv_latency.kv_latency(Scenarios(params, workdir, ViceroyLog(), keep))
+        rows = measure(Scenarios(params, workdir, ViceroyLog(), keep))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     load1 = os.getloadavg()
-    out = [f"edge-chat bench --only kv-latency — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} — "
+    out = [f"edge-chat bench --only {name} — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} — "
            f"{'QUICK' if params.quick else 'full'} run, {params.reps} repetition(s)",
            f"load: before {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}; after {load1[0]:.2f} {load1[1]:.2f} "
            f"{load1[2]:.2f} (1/5/15 min)", ""]
-    kv_latency.report(out.append, rows, params)
+    report(out.append, rows, params)
     return "\n".join(out)
 
 
@@ -145,8 +154,8 @@ def main(argv=None):
             resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, OPEN_FILES), hard))
     params = Params.of(args.quick, args.message_rate, args.size_baseline)
     try:
-        if args.only == "kv-latency":
-            print(run_kv_latency(params, args.keep), flush=True)
+        if args.only:
+            print(run_only(args.only, params, args.keep), flush=True)
             return 0
         result = run(params, args.keep)
     except KeyboardInterrupt:

@@ -10,6 +10,7 @@ from .delivery import PACE_GAP
 from .measure import med, mode, pct
 from .kv_latency import report as kv_latency_report
 from .presence import report as presence_report
+from .round_trips import report as round_trips_report
 from .results import shaper_name
 
 SESSION_TARGET = 0.0001  # what the session check may add to a p50 (s)
@@ -38,6 +39,7 @@ def render(run, machine, versions):
     header(out.append, run, machine, versions)
     requests(out.append, run)
     kv_latency_report(out.append, run.kv_latency, run.params)
+    round_trips_report(out.append, run.round_trips, run.params)
     session(out.append, run)
     ceremonies(out.append, run)
     moderation(out.append, run)

@@ -36,6 +36,8 @@ class Params:
     ceremonies: int  # sign-ups and sign-ins per repetition
     moderation_rounds: int  # changes per variant per repetition (moderation.py)
     presence_secs: int = 60  # real seconds of typing in the presence-cost scenario (presence.py): one cap window
+    round_trips_n: int = 150  # requests per kind and delay (round_trips.py)
+    round_trips_cold: int = 20  # cold history GETs: one room each
 
     @classmethod
     def of(cls, quick, message_rates, size_baseline=None):
@@ -43,7 +45,7 @@ class Params:
             return cls(quick, message_rates, size_baseline, reps=1, seq_posts=60, posters=20, posts_each=5,
                        history_seed=210, history_n=150, delivery={1: 30, 100: 15, 1000: 8},
                        handoff_subs=[100], resume_k=[0, 1, 50, 100], auth_get_n=500, auth_post_n=150,
-                       ceremonies=30, moderation_rounds=30)
+                       ceremonies=30, moderation_rounds=30, round_trips_n=40, round_trips_cold=10)
         return cls(quick, message_rates, size_baseline, reps=3, seq_posts=300, posters=20, posts_each=25,
                    history_seed=250, history_n=500, delivery={1: 100, 100: 60, 1000: 30},
                    handoff_subs=[1, 100, 1000], resume_k=[0, 1, 10, 49, 50, 51, 100], auth_get_n=1000,
@@ -253,3 +255,4 @@ class Run:
     elapsed: float
     presence: object = None  # presence.PresenceCost
     kv_latency: list = field(default_factory=list)  # kv_latency.AtDelay per delay
+    round_trips: list = field(default_factory=list)  # round_trips.AtDelay per delay
