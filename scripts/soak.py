@@ -13,6 +13,7 @@ Run through scripts/soak (which builds first):
                                       and then in 10 rooms (a fresh stack each), faults on
   scripts/soak --rooms 10 --no-faults one configuration, no faults
   scripts/soak --quick                the small version scripts/test runs (seconds)
+  scripts/soak --kv-delay-ms 30       every KV operation at Fastly's latency (~30 ms)
 The table goes to stdout, progress to stderr. Exit status: 0 every run passed, 1 some
 acceptance figure failed, 2 the soak itself could not run.
 
@@ -65,6 +66,8 @@ def parse_args(argv):
     ap.add_argument("--recovery-margin", type=float, help="seconds after a fault still "
                     f"excluded from delivery latency (default {d.recovery_margin:g})")
     ap.add_argument("--seed", type=int, help=f"default {d.seed}")
+    ap.add_argument("--kv-delay-ms", type=int,
+                    help="pause every KV operation this long, as Fastly's KV round trip (default 0)")
     ap.add_argument("--keep", action="store_true",
                     help="keep each stack's dir (viceroy.log, Pushpin logs)")
     ap.add_argument("--quick", action="store_true", help="the small version scripts/test runs")
@@ -76,7 +79,7 @@ def plans(args):
     """(Params per run): defaults, then --quick, then every option given."""
     base = dict(QUICK) if args.quick else {}
     for name in ("posters", "messages", "subscribers", "rate", "pushpin_stop_secs", "outage_secs",
-                 "deadline", "recovery_margin", "seed"):
+                 "deadline", "recovery_margin", "seed", "kv_delay_ms"):
         if getattr(args, name) is not None:
             base[name] = getattr(args, name)
     if args.faults is not None:
@@ -94,7 +97,7 @@ def describe(p, wasm):
     return (f"soak: {p.posters} posters x {p.messages} messages at {p.rate:g}/s each, "
             f"{p.subscribers} subscribers; {faults}; deadline {p.deadline:g} s after settling; "
             f"latency excludes posts from 0.5 s before a fault to {p.recovery_margin:g} s after; "
-            f"seed {p.seed}; wasm built {built} in repo {git_describe()}")
+            f"seed {p.seed}; KV delay {p.kv_delay_ms} ms/op; wasm built {built} in repo {git_describe()}")
 
 
 def git_describe():

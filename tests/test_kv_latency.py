@@ -64,12 +64,13 @@ def test_posts_and_reads_at_fastly_kv_latency(make_stack):
     ops, dur = kv_timing(first)
     # Every KV call of the post (list, add; no batches) paused for the delay.
     assert ops >= 2 and dur >= DELAY_MS * ops, first.headers.get("Server-Timing")
+    # The post left this POP a copy of the room's head: reading it waits for no KV.
     read = get(s.url, f"/rooms/{room}/messages/")
     assert read.status == 200 and [m["text"] for m in read.json()["messages"]] == ["hello"]
-    assert kv_timing(read)[1] >= DELAY_MS, read.headers.get("Server-Timing")
+    assert kv_timing(read) == (0, 0.0), read.headers.get("Server-Timing")
 
-    # 20 posters at once into one room: they queue for the room's turn at this POP
-    # (3 operations each, ~90 ms), and any that waits longer than the turn's wait races.
+    # 20 posters at once into one room: they queue at this POP, and the turn's holder
+    # appends what is queued together (group commit).
     busy = random_room("kv-slow-busy")
     answers = post_all(s.url, busy, [f"poster {i}" for i in range(POSTERS)], POSTERS)
     ids = accepted_ids(answers)

@@ -70,6 +70,7 @@ class Params:
     recovery_margin: float = 5.0  # after a fault, posts still excluded from delivery latency
     seed: int = 1
     keep: bool = False  # keep the stack dir (logs)
+    kv_delay_ms: int = 0  # Fastly's KV latency on the local stack (config kv_delay_ms)
 
     @property
     def posting_secs(self):
@@ -108,7 +109,7 @@ def run_soak(wasm, params, label=None):
     proxy_port = free_port()
     # Open mode: the soak drives the Django contract (anyone posts with `from`).
     stack = Stack(wasm, publish_url=f"http://127.0.0.1:{proxy_port}/", keep_dir=params.keep,
-                  config={"auth_mode": "open"})
+                  config={"auth_mode": "open", "kv_delay_ms": str(params.kv_delay_ms)})
     t0, cpu0 = time.perf_counter(), _cpu()
     # Cyclic GC pauses would show up as delivery latency; the run allocates few cycles.
     gc.disable()

@@ -45,9 +45,11 @@ pub const ROOM_REQUESTS: u32 = 6;
 /// a few calls of a backlog (a multi-room stream recovers whatever they leave out).
 pub const MULTI_REQUESTS: u32 = 3;
 
-/// Publishes a room's newest entry (`id`, told to subscribers as `event`), calling
-/// `respond` in between: the client has its answer before the publish API is waited
-/// on, so a slow or failed publish never reaches it.
+/// Publishes the entries this request appended (`new`: one post's, or a batch of queued
+/// posts, `store::queue`; ids in a row, each with its event), calling `respond` in
+/// between: the client has its answer before the publish API is waited on, so a slow or
+/// failed publish never reaches it. Nothing new (another post's request appended this
+/// one and publishes it): only `respond`.
 ///
 /// If an earlier publish from this POP failed (`live::unpublished`), the entries since
 /// are published first, in order, in the same run of calls: subscribers then see no gap
