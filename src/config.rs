@@ -311,6 +311,16 @@ impl Config {
         self.get("presence_pop_header")
     }
 
+    /// Local tests only: a request header whose value fails the KV operations it names
+    /// (`kv_fault_header`; see `store::fail_kv`). Honoured only locally, like the KV
+    /// switches, so no production request can break its own writes.
+    pub fn kv_fault_header(&self) -> Option<String> {
+        if !running_locally() {
+            return None;
+        }
+        self.get("kv_fault_header")
+    }
+
     /// The key session tokens are signed with (secret `session_key`), never anything a
     /// browser could learn. `None` refuses every session: no key, no sign-in.
     pub fn session_key(&self) -> Option<Vec<u8>> {

@@ -7,6 +7,7 @@
 //! Viceroy, so a production Config Store entry cannot slow or scramble the service.
 //! A process global is enough: one wasm instance serves one request.
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
@@ -29,6 +30,35 @@ static LIST_ORDER: AtomicU8 = AtomicU8::new(ListOrder::AsListed as u8);
 pub fn simulate(delay: Duration, order: ListOrder) {
     timing::set_kv_delay(delay);
     LIST_ORDER.store(order as u8, Ordering::Relaxed);
+}
+
+thread_local! {
+    /// This request's injected KV failures (`fail_kv`): `(operation, key prefix)` pairs.
+    static FAILING: RefCell<Vec<(String, String)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Local tests' KV fault switch: `rules` (a request header's value, read only when the
+/// local-only `kv_fault_header` config names it) is a comma list of `<op>:<key prefix>`,
+/// e.g. `delete:cred:,replace:user:`, and every `add`, `replace` or `delete` it names
+/// fails as an unavailable store would. The identity tests use it to break one step of
+/// a multi-step change and show that nothing usable is left behind.
+pub fn fail_kv(rules: Option<&str>) {
+    let parsed = rules
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|rule| rule.trim().split_once(':'))
+        .map(|(op, prefix)| (op.to_owned(), prefix.to_owned()))
+        .collect();
+    FAILING.with_borrow_mut(|failing| *failing = parsed);
+}
+
+/// Whether the fault switch fails operation `op` on `key`.
+pub(super) fn fails(op: &str, key: &str) -> bool {
+    FAILING.with_borrow(|failing| {
+        failing
+            .iter()
+            .any(|(o, prefix)| o == op && key.starts_with(prefix.as_str()))
+    })
 }
 
 /// Reorders one listed page of keys as the list-order switch says.
@@ -112,5 +142,16 @@ mod tests {
         assert_eq!(sorted, page, "a shuffle keeps every key");
         assert_ne!(keys, page, "20 keys shuffled back into order: 1 in 20!");
         simulate(Duration::ZERO, ListOrder::AsListed);
+    }
+
+    #[test]
+    fn the_fault_switch_fails_only_what_it_names() {
+        fail_kv(Some("delete:cred:, replace:user:,nonsense"));
+        assert!(fails("delete", "cred:abc"));
+        assert!(fails("replace", "user:x"));
+        assert!(!fails("add", "cred:abc"));
+        assert!(!fails("delete", "apikey:abc"));
+        fail_kv(None);
+        assert!(!fails("delete", "cred:abc"));
     }
 }

@@ -49,9 +49,9 @@ mod turn;
 mod window;
 
 pub use accounts::{
-    Accounts, ApiKeyInfo, ApiKeyOwner, Challenge, Credential, PasskeyRef, Purpose, User,
+    Accounts, ApiKeyInfo, ApiKeyOwner, Challenge, Credential, PasskeyRef, Purpose, User, name_key,
 };
-pub use local::{ListOrder, simulate};
+pub use local::{ListOrder, fail_kv, simulate};
 pub use moderation::{Applied, Refusal};
 pub use rooms::{APPEND_OPS, Rooms};
 pub use window::{Change, Entry};

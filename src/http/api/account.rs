@@ -2,6 +2,12 @@
 //!
 //! These need a browser session, not an API key: a leaked key must not be able to mint
 //! more keys or enrol its holder's passkey on the account.
+//!
+//! Records are made and ended in the order `store::accounts` explains (record first,
+//! listing second; deleting the record first, unlisting second), so a failure between
+//! the two steps never leaves a passkey or key that works but is not listed.
+//! A person has at most [`MAX_API_KEYS`] keys, and minting one counts against the
+//! client address's `auth_rate`, as starting a passkey ceremony does.
 
 use std::convert::Infallible;
 
@@ -22,11 +28,17 @@ use crate::config::Config;
 use crate::http::access::require_user;
 use crate::http::error::ApiError;
 use crate::http::routes::AuthRoute;
+use crate::http::throttle::{client_address, throttle};
 use crate::model::format_date;
 use crate::store::{
     Accounts, ApiKeyInfo, ApiKeyOwner, Credential, PasskeyRef, Purpose, StoreError, User,
 };
 use crate::timing::KvMeter;
+
+/// API keys one person may hold. Each is listed in their `user:` record, which every
+/// change rewrites and `/auth/me` reads, and each would otherwise be a reason to mint
+/// more; 20 covers a bot per room and script with room to spare.
+pub const MAX_API_KEYS: usize = 20;
 
 /// The account routes; `None` when the method is not one they answer.
 pub fn serve(
@@ -58,13 +70,13 @@ pub fn serve(
         (AuthRoute::PasskeyVerify, _) => passkey_verify(req, &me, config, meter),
         (AuthRoute::Passkey(id), _) => {
             let forget =
-                |accounts: &Accounts, credential: String| accounts.delete_credential(&credential);
+                |accounts: &Accounts, credential: &String| accounts.delete_credential(credential);
             remove_from_account(&me, meter, take_passkey(id), forget)
         }
-        (AuthRoute::ApiKeys, &Method::POST) => create_api_key(req, &me, meter),
+        (AuthRoute::ApiKeys, &Method::POST) => create_api_key(req, &me, config, meter),
         (AuthRoute::ApiKeys, _) => list_api_keys(&me, meter),
         (AuthRoute::ApiKey(id), _) => {
-            let forget = |accounts: &Accounts, hash: String| accounts.delete_api_key(&hash);
+            let forget = |accounts: &Accounts, hash: &String| accounts.delete_api_key(hash);
             remove_from_account(&me, meter, take_api_key(id), forget)
         }
         _ => return None,
@@ -197,23 +209,24 @@ fn take_api_key(id: &str) -> impl FnMut(&mut User) -> Result<String, ApiError> +
     }
 }
 
-/// Takes something out of the signed-in person's record with `take` (which refuses, e.g.
-/// 404 for something that is not theirs), then removes its own record with `forget`.
+/// Takes something out of the signed-in person's record: `take` finds it (refusing,
+/// e.g. 404 for something that is not theirs) and names its own record, which `forget`
+/// deletes before `take` unlists it. If unlisting then fails, the entry stays listed
+/// but is dead (authentication needs the record too), and removing it again finishes.
 fn remove_from_account<T>(
     principal: &Principal,
     meter: &KvMeter,
     mut take: impl FnMut(&mut User) -> Result<T, ApiError>,
-    forget: impl FnOnce(&Accounts, T) -> Result<(), StoreError>,
+    forget: impl FnOnce(&Accounts, &T) -> Result<(), StoreError>,
 ) -> Result<Response, ApiError> {
     let accounts = Accounts::open(meter)?;
-    let mut taken = None;
-    accounts.update_user(&principal.user_id, |user| {
-        taken = Some(take(user)?);
-        Ok::<(), ApiError>(())
-    })??;
-    if let Some(taken) = taken {
-        forget(&accounts, taken)?;
-    }
+    let mut user = accounts
+        .user(&principal.user_id)?
+        .ok_or_else(|| ApiError::unauthorized("This account no longer exists."))?;
+    let record = take(&mut user)?;
+    forget(&accounts, &record)?;
+    // Refused now (removed meanwhile by another request): the record is gone either way.
+    let _unlisted = accounts.update_user(&principal.user_id, |user| take(user).map(drop))?;
     Ok(no_content())
 }
 
@@ -239,8 +252,11 @@ fn key_json(info: &ApiKeyInfo) -> KeyJson<'_> {
 fn create_api_key(
     mut req: Request,
     principal: &Principal,
+    config: &Config,
     meter: &KvMeter,
 ) -> Result<Response, ApiError> {
+    let address = client_address(&req);
+    throttle(config, "auth_rate", "auth", &address)?;
     let name = name_in_body(&mut req)?;
     let (key, hash) = api_key::mint();
     let info = ApiKeyInfo {
@@ -259,13 +275,30 @@ fn create_api_key(
         return Err(ApiError::unavailable("Could not create a key; try again."));
     }
     let listed = accounts.update_user(&principal.user_id, |user| {
+        if user.api_keys.len() >= MAX_API_KEYS {
+            return Err(too_many_keys());
+        }
         user.api_keys.push(info.clone());
-        Ok::<(), Infallible>(())
+        Ok(())
     });
-    undo_unless_listed(listed, || accounts.delete_api_key(&hash))?;
+    // Not listed (refused, or the store failed): the record goes again, so the key
+    // the caller never sees cannot work either.
+    if let Err(refused) = listed.map_err(ApiError::from).and_then(|listed| listed) {
+        accounts.delete_api_key(&hash)?;
+        return Err(refused);
+    }
     let mut shown = key_json(&info);
     shown.key = Some(&key);
     Ok(json_response(&shown)?.with_status(StatusCode::CREATED))
+}
+
+/// 409 `too_many_api_keys`: the person holds `MAX_API_KEYS` already.
+fn too_many_keys() -> ApiError {
+    let mut refused = ApiError::conflict(format!(
+        "You have {MAX_API_KEYS} API keys, the most an account may hold: revoke one first."
+    ));
+    refused.code = "too_many_api_keys";
+    refused
 }
 
 fn list_api_keys(principal: &Principal, meter: &KvMeter) -> Result<Response, ApiError> {
