@@ -14,6 +14,7 @@ import socket
 import pytest
 
 from auth_helpers import Browser, assert_error, forge_session, random_name, signed_up
+from conftest import _start, _stop
 from moderation_helpers import delete, post, texts
 from softauthn import b64url
 
@@ -39,7 +40,6 @@ def admins():
 
 @pytest.fixture(scope="module")
 def admin_stack(admins):
-    from conftest import _start, _stop
     s = _start(config={"auth_mode": "passkey",
                        "admins": f"{admins['id']}, {admins['name']}, {admins['ghost']}"})
     yield s
