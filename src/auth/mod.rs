@@ -114,6 +114,14 @@ pub fn session_of(req: &Request, config: &Config) -> Option<Session> {
     session::verify(&key, session::token_in(cookies, is_secure(req))?)
 }
 
+/// When the passkey check behind the request's session happened (Unix seconds), if it
+/// carries a valid session (see `session::checked_at`).
+pub fn passkey_checked_at(req: &Request, config: &Config) -> Option<i64> {
+    let key = config.session_key()?;
+    let cookies = req.header_text(header::COOKIE)?;
+    session::checked_at(&key, session::token_in(cookies, is_secure(req))?)
+}
+
 /// Whether the request presents the Secret Store's `admin_key` as its bearer token.
 pub fn is_admin_key(req: &Request, config: &Config) -> bool {
     let (Some(presented), Some(key)) = (bearer(req), config.admin_key()) else {

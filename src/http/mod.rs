@@ -137,7 +137,10 @@ fn pages(req: &Request, route: Route, config: &Config, meter: &KvMeter) -> Respo
 /// (`auth_rate`), so nobody can mint challenges or probe names in bulk.
 fn ceremony_allowed(req: &Request, route: AuthRoute, config: &Config) -> Result<(), ApiError> {
     match route {
-        AuthRoute::RegisterOptions | AuthRoute::LoginOptions | AuthRoute::PasskeyOptions => {
+        AuthRoute::RegisterOptions
+        | AuthRoute::LoginOptions
+        | AuthRoute::PasskeyOptions
+        | AuthRoute::ReauthOptions => {
             let address = throttle::client_address(req);
             throttle::throttle(config, "auth_rate", "auth", &address)
         }

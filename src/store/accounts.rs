@@ -98,6 +98,8 @@ pub enum Purpose {
     Register,
     Login,
     AddPasskey,
+    /// A signed-in person's passkey check before an account change (step-up).
+    Reauth,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -61,7 +61,13 @@ pub fn serve(
     if !answered {
         return None;
     }
-    let me = match session_user(&req, config, meter) {
+    let me = match session_user(&req, config, meter).and_then(|me| {
+        let changes = !matches!((route, method), (AuthRoute::ApiKeys, &Method::GET));
+        changes
+            .then(|| recently_checked(&req, config))
+            .transpose()?;
+        Ok(me)
+    }) {
         Ok(me) => me,
         Err(e) => return Some(Err(e)),
     };
@@ -84,7 +90,11 @@ pub fn serve(
 }
 
 /// The signed-in person, through a browser session only.
-fn session_user(req: &Request, config: &Config, meter: &KvMeter) -> Result<Principal, ApiError> {
+pub fn session_user(
+    req: &Request,
+    config: &Config,
+    meter: &KvMeter,
+) -> Result<Principal, ApiError> {
     let principal = require_user(req, config, meter)?;
     if principal.via != Via::Session {
         return Err(ApiError::forbidden(
@@ -92,6 +102,24 @@ fn session_user(req: &Request, config: &Config, meter: &KvMeter) -> Result<Princ
         ));
     }
     Ok(principal)
+}
+
+/// Step-up: an account change (adding or removing a passkey, minting or revoking an API
+/// key) needs a passkey check no older than `reauth_secs`, so a stolen cookie alone
+/// cannot enrol its thief's passkey or mint a lasting key. A session's check is when it
+/// was issued (sign-up, sign-in, `reauth/verify`); else 403 `reauth_required`, which the
+/// account page answers by asking for the passkey and carrying on.
+fn recently_checked(req: &Request, config: &Config) -> Result<(), ApiError> {
+    let window = i64::try_from(config.reauth_window().as_secs()).unwrap_or(i64::MAX);
+    let checked = crate::auth::passkey_checked_at(req, config);
+    if checked.is_some_and(|at| super::auth::now() - at <= window) {
+        return Ok(());
+    }
+    let mut refused = ApiError::forbidden(
+        "Confirm it is you with your passkey first: account changes need a recent passkey check.",
+    );
+    refused.code = "reauth_required";
+    Err(refused)
 }
 
 /// A record was stored before listing it in the user's record; if that failed, the

@@ -6,7 +6,7 @@
 //! verifies the response (`auth::webauthn`), and only then writes anything. Every
 //! refusal is a 4xx with a sentence for the person; none stores anything.
 //!
-//! Sign-in is in `login`; passkeys and API keys of a signed-in person are managed in
+//! Sign-in (and a signed-in person's passkey check, step-up) is in `login`; passkeys and API keys of a signed-in person are managed in
 //! `account`.
 
 mod login;
@@ -51,6 +51,8 @@ pub fn serve(
         (AuthRoute::RegisterVerify, Method::POST) => register_verify(req, config, meter),
         (AuthRoute::LoginOptions, Method::POST) => login::login_options(req, config, meter),
         (AuthRoute::LoginVerify, Method::POST) => login::login_verify(req, config, meter),
+        (AuthRoute::ReauthOptions, Method::POST) => login::reauth_options(req, config, meter),
+        (AuthRoute::ReauthVerify, Method::POST) => login::reauth_verify(req, config, meter),
         (AuthRoute::Logout, Method::POST) => Ok(logout(&req)),
         (AuthRoute::Me, Method::GET) => me(&req, config, meter),
         (route, method) => super::account::serve(req, route, &method, config, meter)

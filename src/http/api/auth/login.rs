@@ -10,6 +10,9 @@
 //!   first, for every credential alike, and keep their own messages.
 //! * A passkey signs in only while its owner's record still lists it (see
 //!   `store::accounts`), and the session carries the name from that record.
+//! * `reauth/options` and `reauth/verify` are a sign-in for the signed-in person only,
+//!   offering their own passkeys: the new session they set is what step-up asks for
+//!   (`account`: a session's `iat` is the time of its passkey check).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -26,6 +29,7 @@ use crate::auth::webauthn::assertion::{
 };
 use crate::auth::webauthn::cose::CredentialPublicKey;
 use crate::config::Config;
+use crate::http::api::account::session_user;
 use crate::http::api::json_response;
 use crate::http::body::{read_body, read_json};
 use crate::http::error::ApiError;
@@ -58,13 +62,60 @@ pub fn login_options(
         Some(name) => named(&accounts, &secret, &name.into_string())?,
         None => (None, Vec::new()),
     };
-    let (challenge, timeout) = new_challenge(&accounts, config, Purpose::Login, user_id, None)?;
-    let (rp_id, _) = relying_party(&req, config);
+    request_response(&req, config, &accounts, Purpose::Login, user_id, &allow)
+}
+
+/// Sign-in options offering `allow` (none: discoverable), with a fresh challenge for
+/// `purpose` bound to `user_id`.
+fn request_response(
+    req: &Request,
+    config: &Config,
+    accounts: &Accounts,
+    purpose: Purpose,
+    user_id: Option<String>,
+    allow: &[String],
+) -> Result<Response, ApiError> {
+    let (challenge, timeout) = new_challenge(accounts, config, purpose, user_id, None)?;
+    let (rp_id, _) = relying_party(req, config);
     let rp = Rp {
         id: &rp_id,
         name: &config.rp_name(),
     };
-    json_response(&request_options(&rp, &challenge, &allow, timeout))
+    json_response(&request_options(&rp, &challenge, allow, timeout))
+}
+
+/// `reauth/options`: sign-in options for the signed-in person's own passkeys.
+pub fn reauth_options(
+    req: Request,
+    config: &Config,
+    meter: &KvMeter,
+) -> Result<Response, ApiError> {
+    let me = session_user(&req, config, meter)?;
+    let accounts = Accounts::open(meter)?;
+    let user = accounts
+        .user(&me.user_id)?
+        .ok_or_else(|| ApiError::unauthorized("This account no longer exists."))?;
+    let allow: Vec<String> = user.passkeys.into_iter().map(|p| p.id).collect();
+    request_response(
+        &req,
+        config,
+        &accounts,
+        Purpose::Reauth,
+        Some(user.id),
+        &allow,
+    )
+}
+
+/// `reauth/verify`: the signed-in person's passkey answers; a new session (whose `iat`
+/// is now) is set.
+pub fn reauth_verify(
+    mut req: Request,
+    config: &Config,
+    meter: &KvMeter,
+) -> Result<Response, ApiError> {
+    let me = session_user(&req, config, meter)?;
+    let session = checked_passkey(&mut req, config, meter, Purpose::Reauth, Some(&me.user_id))?;
+    signed_in(&req, config, &session)
 }
 
 /// The account a named sign-in is for and the passkeys it offers: the real ones, or for
@@ -92,14 +143,33 @@ pub fn login_verify(
     config: &Config,
     meter: &KvMeter,
 ) -> Result<Response, ApiError> {
-    let body = read_body(&mut req)?;
+    let session = checked_passkey(&mut req, config, meter, Purpose::Login, None)?;
+    signed_in(&req, config, &session)
+}
+
+/// Verifies the sign-in response a request carries, answering a challenge issued for
+/// `purpose` (and, for a signed-in person's check, issued to `signed_in_as`), and
+/// records the passkey's use: the session to set.
+fn checked_passkey(
+    req: &mut Request,
+    config: &Config,
+    meter: &KvMeter,
+    purpose: Purpose,
+    signed_in_as: Option<&str>,
+) -> Result<Session, ApiError> {
+    let body = read_body(req)?;
     let response = AuthenticationResponse::from_json(&body).map_err(rejected)?;
     let accounts = Accounts::open(meter)?;
-    let record = answered_challenge(&accounts, response.challenge(), Purpose::Login)?;
+    let record = answered_challenge(&accounts, response.challenge(), purpose)?;
+    if signed_in_as.is_some() && record.user_id.as_deref() != signed_in_as {
+        return Err(ApiError::passkey_rejected(
+            "This passkey request was for another account.",
+        ));
+    }
     response
         .check_user_named(record.user_id.is_some())
         .map_err(rejected)?;
-    let (_, rp) = relying_party(&req, config);
+    let (_, rp) = relying_party(req, config);
     response
         .check_context(response.challenge(), &rp)
         .map_err(rejected)?;
@@ -134,11 +204,10 @@ pub fn login_verify(
             "This passkey was used for another sign-in at the same moment: please try again.",
         ));
     }
-    let session = Session {
+    Ok(Session {
         user_id: owner.id,
         name: owner.name,
-    };
-    signed_in(&req, config, &session)
+    })
 }
 
 /// The credential's record (with its generation) and its owner's, if it may sign in:
