@@ -86,9 +86,9 @@ pub fn identify(
 }
 
 /// The owner of the API key with this hash, if the key's record exists and its owner
-/// still lists it: a removal deletes the record first and unlists it second, so a key
-/// whose unlisting failed is dead, and one whose record outlived its listing (an
-/// older removal) is dead too. The name is the account's own, from its record.
+/// still lists it, not marked as being revoked (see `store::accounts`): a revocation
+/// that fails half-way leaves a dead key, never a working one nobody can see. The name
+/// is the account's own, from its record.
 fn listed_key(hash: &str, meter: &KvMeter) -> Result<Option<Principal>, StoreError> {
     let accounts = Accounts::open(meter)?;
     let Some(owner) = accounts.api_key(hash)? else {
@@ -97,7 +97,7 @@ fn listed_key(hash: &str, meter: &KvMeter) -> Result<Option<Principal>, StoreErr
     let Some(user) = accounts.user(&owner.user_id)? else {
         return Ok(None);
     };
-    let listed = user.api_keys.iter().any(|k| k.id == owner.key_id);
+    let listed = (user.api_keys.iter()).any(|k| k.id == owner.key_id && !k.removing);
     Ok(listed.then(|| Principal {
         user_id: user.id,
         name: user.name,

@@ -20,9 +20,11 @@
 //! record lists it, and the steps that make or end it are ordered so that a failure
 //! between them never leaves one that works but cannot be seen or revoked: adding
 //! writes the record first and lists it second (undone if listing fails); removing
-//! deletes the record first and unlists it second (a failed unlisting leaves a dead
-//! entry that can be removed again). A sign-up gives its name back only once no record
-//! of its credential is left.
+//! marks the entry `removing` (which ends its use at once, and is what "your last
+//! passkey" counts against, so two removals racing cannot both pass that check),
+//! deletes the record, then unlists it: a failure at any step leaves a dead entry that
+//! is still listed and can be removed again. A sign-up gives its name back only once no
+//! record of its credential is left.
 
 use std::time::Duration;
 
@@ -59,6 +61,9 @@ pub struct User {
 pub struct PasskeyRef {
     pub id: String,
     pub created: String,
+    /// Being removed (see the module doc): listed, but no longer usable.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub removing: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +73,13 @@ pub struct ApiKeyInfo {
     pub created: String,
     /// The stored key's hash (never shown; needed to delete its record).
     pub hash: String,
+    /// Being revoked (see the module doc): listed, but no longer usable.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub removing: bool,
+}
+
+fn is_false(flag: &bool) -> bool {
+    !*flag
 }
 
 /// A passkey's public half and what is checked on every use.

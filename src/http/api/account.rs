@@ -77,13 +77,15 @@ pub fn serve(
         (AuthRoute::Passkey(id), _) => {
             let forget =
                 |accounts: &Accounts, credential: &String| accounts.delete_credential(credential);
-            remove_from_account(&me, meter, take_passkey(id), forget)
+            let unlist = |user: &mut User| user.passkeys.retain(|p| p.id != id);
+            remove_from_account(&me, meter, mark_passkey(id), forget, unlist)
         }
         (AuthRoute::ApiKeys, &Method::POST) => create_api_key(req, &me, config, meter),
         (AuthRoute::ApiKeys, _) => list_api_keys(&me, meter),
         (AuthRoute::ApiKey(id), _) => {
             let forget = |accounts: &Accounts, hash: &String| accounts.delete_api_key(hash);
-            remove_from_account(&me, meter, take_api_key(id), forget)
+            let unlist = |user: &mut User| user.api_keys.retain(|k| k.id != id);
+            remove_from_account(&me, meter, mark_api_key(id), forget, unlist)
         }
         _ => return None,
     })
@@ -203,6 +205,7 @@ fn passkey_verify(
     let passkey = PasskeyRef {
         id: credential_id.clone(),
         created,
+        removing: false,
     };
     let listed = accounts.update_user(&principal.user_id, |user| {
         user.passkeys.push(passkey.clone());
@@ -212,49 +215,60 @@ fn passkey_verify(
     json_response(&passkey)
 }
 
-/// Takes passkey `id` out of a user's list: 404 when it is not theirs, 409 when it is
-/// the last one they have.
-fn take_passkey(id: &str) -> impl FnMut(&mut User) -> Result<String, ApiError> + '_ {
+/// Marks passkey `id` as being removed, naming its record: 404 when it is not theirs,
+/// 409 when it is the last usable one they have.
+fn mark_passkey(id: &str) -> impl FnMut(&mut User) -> Result<String, ApiError> + '_ {
     move |user| {
-        let at = user.passkeys.iter().position(|p| p.id == id);
-        let at = at.ok_or_else(ApiError::not_found)?;
-        if user.passkeys.len() == 1 {
+        let others = user.passkeys.iter().filter(|p| p.id != id && !p.removing);
+        let last = others.count() == 0;
+        let passkey = user.passkeys.iter_mut().find(|p| p.id == id);
+        let passkey = passkey.ok_or_else(ApiError::not_found)?;
+        if last {
             return Err(ApiError::conflict(
                 "This is your only passkey: add another before removing it.",
             ));
         }
-        Ok(user.passkeys.remove(at).id)
+        passkey.removing = true;
+        Ok(passkey.id.clone())
     }
 }
 
-/// Takes API key `id` out of a user's list (404 when it is not theirs); its hash names
-/// the record to delete.
-fn take_api_key(id: &str) -> impl FnMut(&mut User) -> Result<String, ApiError> + '_ {
+/// Marks API key `id` as being revoked (404 when it is not theirs); its hash names the
+/// record to delete.
+fn mark_api_key(id: &str) -> impl FnMut(&mut User) -> Result<String, ApiError> + '_ {
     move |user| {
-        let at = user.api_keys.iter().position(|k| k.id == id);
-        let at = at.ok_or_else(ApiError::not_found)?;
-        Ok(user.api_keys.remove(at).hash)
+        let key = user.api_keys.iter_mut().find(|k| k.id == id);
+        let key = key.ok_or_else(ApiError::not_found)?;
+        key.removing = true;
+        Ok(key.hash.clone())
     }
 }
 
-/// Takes something out of the signed-in person's record: `take` finds it (refusing,
-/// e.g. 404 for something that is not theirs) and names its own record, which `forget`
-/// deletes before `take` unlists it. If unlisting then fails, the entry stays listed
-/// but is dead (authentication needs the record too), and removing it again finishes.
+/// Removes something from the signed-in person's account in three steps, each of which
+/// leaves nothing usable unlisted should the next fail (see `store::accounts`): `mark`
+/// finds it (refusing, e.g. 404 for something that is not theirs) and marks it as being
+/// removed, which ends its use; `forget` deletes its own record; `unlist` drops it.
+/// Removing a half-removed entry again finishes the job.
 fn remove_from_account<T>(
     principal: &Principal,
     meter: &KvMeter,
-    mut take: impl FnMut(&mut User) -> Result<T, ApiError>,
+    mut mark: impl FnMut(&mut User) -> Result<T, ApiError>,
     forget: impl FnOnce(&Accounts, &T) -> Result<(), StoreError>,
+    unlist: impl Fn(&mut User),
 ) -> Result<Response, ApiError> {
     let accounts = Accounts::open(meter)?;
-    let mut user = accounts
-        .user(&principal.user_id)?
-        .ok_or_else(|| ApiError::unauthorized("This account no longer exists."))?;
-    let record = take(&mut user)?;
-    forget(&accounts, &record)?;
-    // Refused now (removed meanwhile by another request): the record is gone either way.
-    let _unlisted = accounts.update_user(&principal.user_id, |user| take(user).map(drop))?;
+    let mut record = None;
+    accounts.update_user(&principal.user_id, |user| {
+        record = Some(mark(user)?);
+        Ok::<(), ApiError>(())
+    })??;
+    if let Some(record) = record {
+        forget(&accounts, &record)?;
+    }
+    let Ok(_unlisted) = accounts.update_user(&principal.user_id, |user| {
+        unlist(user);
+        Ok::<(), Infallible>(())
+    })?;
     Ok(no_content())
 }
 
@@ -292,6 +306,7 @@ fn create_api_key(
         name,
         created: format_date(OffsetDateTime::now_utc()),
         hash: hash.clone(),
+        removing: false,
     };
     let owner = ApiKeyOwner {
         key_id: info.id.clone(),

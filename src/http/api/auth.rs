@@ -236,6 +236,7 @@ fn register_verify(
         passkeys: vec![PasskeyRef {
             id: credential_id,
             created: created.clone(),
+            removing: false,
         }],
         api_keys: Vec::new(),
     };

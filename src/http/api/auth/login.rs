@@ -227,6 +227,6 @@ fn usable_credential(
     let Some(owner) = accounts.user(&stored.value.user_id)? else {
         return Ok(None);
     };
-    let listed = owner.passkeys.iter().any(|p| p.id == credential_id);
+    let listed = (owner.passkeys.iter()).any(|p| p.id == credential_id && !p.removing);
     Ok(listed.then_some((stored.value, stored.generation, owner)))
 }
