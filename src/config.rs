@@ -28,6 +28,10 @@ const DEFAULT_HEARTBEAT_SECS: u64 = 30;
 const DEFAULT_RETENTION_DAYS: u64 = 30;
 const DEFAULT_SESSION_HOURS: u64 = 24;
 const DEFAULT_CHALLENGE_SECS: u64 = 300;
+/// How recent a passkey check account changes need (`reauth_secs`): five minutes, long
+/// enough to add a passkey and mint a key after signing in, short enough that a stolen
+/// cookie alone cannot.
+const DEFAULT_REAUTH_SECS: u64 = 300;
 const DEFAULT_RP_NAME: &str = "edge-chat";
 /// Shortest `session_key` accepted: HS256 wants at least as many bytes as its output.
 const SESSION_KEY_MIN: usize = 32;
@@ -227,6 +231,12 @@ impl Config {
         Duration::from_secs(hours * 3600)
     }
 
+    /// How recent the session's passkey check must be for adding or removing a passkey
+    /// or minting or revoking an API key (`reauth_secs`; the tests shorten it).
+    pub fn reauth_window(&self) -> Duration {
+        Duration::from_secs(self.number("reauth_secs", 1..=86_400, DEFAULT_REAUTH_SECS))
+    }
+
     /// How long a passkey ceremony's challenge may be answered (`challenge_secs`; the
     /// tests shorten it to see a late answer refused).
     pub fn challenge_lifetime(&self) -> Duration {
@@ -311,6 +321,16 @@ impl Config {
         }
         self.get("pop_header")
             .or_else(|| self.get("presence_pop_header"))
+    }
+
+    /// Local tests only: a request header whose value fails the KV operations it names
+    /// (`kv_fault_header`; see `store::fail_kv`). Honoured only locally, like the KV
+    /// switches, so no production request can break its own writes.
+    pub fn kv_fault_header(&self) -> Option<String> {
+        if !running_locally() {
+            return None;
+        }
+        self.get("kv_fault_header")
     }
 
     /// The key session tokens are signed with (secret `session_key`), never anything a

@@ -131,6 +131,25 @@ function item(text, action, what, onClick) {
   return li;
 }
 
+/** The signed-in person's passkey, asked for again (step-up): a fresh session. */
+async function reauthenticate() {
+  const options = await api('/auth/reauth/options', { method: 'POST' });
+  const credential = await navigator.credentials.get({ publicKey: PK.parseRequestOptionsFromJSON(options) });
+  await api('/auth/reauth/verify', { method: 'POST', body: credential.toJSON() });
+}
+
+/** Runs an account change; when the server wants a recent passkey check first
+ * (403 reauth_required), asks for the passkey and then carries on with the change. */
+async function withStepUp(change) {
+  try {
+    return await change();
+  } catch (error) {
+    if (error.code !== 'reauth_required') throw error;
+    await reauthenticate();
+    return change();
+  }
+}
+
 function accountPage() {
   const shown = $('new-key-shown');
   const secret = $('new-key-secret');
@@ -138,7 +157,7 @@ function accountPage() {
   let shownId = '';
 
   const remove = (question, path, after) => confirm(question) && busy(async () => {
-    await api(path, { method: 'DELETE' });
+    await withStepUp(() => api(path, { method: 'DELETE' }));
     after?.();
     await load();
   });
@@ -164,13 +183,14 @@ function accountPage() {
   }
 
   $('add-passkey').addEventListener('click', () => busy(async () => {
-    await createPasskey('/auth/passkeys/options', '/auth/passkeys/verify');
+    await withStepUp(() => createPasskey('/auth/passkeys/options', '/auth/passkeys/verify'));
     await load();
   }));
   $('new-key').addEventListener('submit', (event) => {
     event.preventDefault();
     busy(async () => {
-      const created = await api('/auth/api-keys', { method: 'POST', body: { name: $('key-name').value.trim() } });
+      const body = { name: $('key-name').value.trim() };
+      const created = await withStepUp(() => api('/auth/api-keys', { method: 'POST', body }));
       shownId = created.id;
       secret.textContent = created.key;
       copy.textContent = 'Copy';

@@ -137,6 +137,7 @@ export async function api(path, { method = 'GET', body, signal } = {}) {
   if (!res.ok) {
     const error = new Error(data?.message || `The server answered ${res.status}.`);
     error.status = res.status;
+    error.code = data?.error;
     error.retryAfter = Number(res.headers.get('Retry-After')) || 1;
     throw error;
   }

@@ -30,6 +30,9 @@ from stack import MANIFEST, SECRET_STORE
 COOKIE = "edge_chat_session"
 SESSION_ISSUER = "edge-chat-session"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+# What every refusal of a passkey that cannot sign in says, whatever the reason (unknown,
+# removed, another account's, a signature its key does not verify): issue 18 item 7.
+UNUSABLE = "cannot sign in here"
 
 
 def random_name(prefix="u"):

@@ -3,16 +3,21 @@
 //! * `webauthn`: verifying passkey ceremonies (WebAuthn Level 3, pure functions).
 //! * `ceremony`: the options a browser needs to create or use a passkey.
 //! * `session`: the signed cookie a passkey sign-in sets (no KV read to check).
-//! * `api_key`: bearer keys for programs, stored hashed (one KV read to check).
+//! * `api_key`: bearer keys for programs, stored hashed (two KV reads to check: the
+//!   key's record and its owner's, which must still list it).
+//! * `admins`: who moderates everyone (`admins` lists account ids or exact names).
+//! * `decoy`: made-up sign-in options for names nobody has.
 //! * `grip_sig`: only Fanout's signed call-backs get GRIP instructions.
 //! * `csrf`: a page on another site cannot make a visitor's browser change anything here.
 //!
 //! `identify` turns a request's credentials into a [`Principal`], or says why they are
 //! refused; what a principal may then do is the handlers' business.
 
+pub mod admins;
 pub mod api_key;
 pub mod ceremony;
 pub mod csrf;
+pub mod decoy;
 pub mod grip_sig;
 #[cfg(test)]
 mod props;
@@ -59,7 +64,7 @@ pub fn is_secure(req: &Request) -> bool {
     req.get_url().scheme() == "https"
 }
 
-/// Who is asking: a bearer API key if one is presented (one KV lookup), else a valid
+/// Who is asking: a bearer API key if one is presented (two KV lookups), else a valid
 /// session cookie (no KV), else nobody.
 pub fn identify(
     req: &Request,
@@ -67,22 +72,11 @@ pub fn identify(
     meter: &KvMeter,
 ) -> Result<Option<Principal>, Refused> {
     if let Some(presented) = bearer(req) {
-        let owner = api_key::checked_hash(presented)
-            .map(|hash| {
-                Accounts::open(meter)
-                    .and_then(|accounts| accounts.api_key(&hash))
-                    .map_err(Refused::Store)
-            })
-            .transpose()?
-            .flatten()
-            .ok_or(Refused::BadKey)?;
-        return Ok(Some(Principal {
-            user_id: owner.user_id,
-            name: owner.name,
-            via: Via::ApiKey {
-                key_id: owner.key_id,
-            },
-        }));
+        let hash = api_key::checked_hash(presented).ok_or(Refused::BadKey)?;
+        return listed_key(&hash, meter)
+            .map_err(Refused::Store)?
+            .map(Some)
+            .ok_or(Refused::BadKey);
     }
     Ok(session_of(req, config).map(|s| Principal {
         user_id: s.user_id,
@@ -91,11 +85,41 @@ pub fn identify(
     }))
 }
 
+/// The owner of the API key with this hash, if the key's record exists and its owner
+/// still lists it, not marked as being revoked (see `store::accounts`): a revocation
+/// that fails half-way leaves a dead key, never a working one nobody can see. The name
+/// is the account's own, from its record.
+fn listed_key(hash: &str, meter: &KvMeter) -> Result<Option<Principal>, StoreError> {
+    let accounts = Accounts::open(meter)?;
+    let Some(owner) = accounts.api_key(hash)? else {
+        return Ok(None);
+    };
+    let Some(user) = accounts.user(&owner.user_id)? else {
+        return Ok(None);
+    };
+    let listed = (user.api_keys.iter()).any(|k| k.id == owner.key_id && !k.removing);
+    Ok(listed.then(|| Principal {
+        user_id: user.id,
+        name: user.name,
+        via: Via::ApiKey {
+            key_id: owner.key_id,
+        },
+    }))
+}
+
 /// The valid session in the request's cookie, if any.
 pub fn session_of(req: &Request, config: &Config) -> Option<Session> {
     let key = config.session_key()?;
     let cookies = req.header_text(header::COOKIE)?;
     session::verify(&key, session::token_in(cookies, is_secure(req))?)
+}
+
+/// When the passkey check behind the request's session happened (Unix seconds), if it
+/// carries a valid session (see `session::checked_at`).
+pub fn passkey_checked_at(req: &Request, config: &Config) -> Option<i64> {
+    let key = config.session_key()?;
+    let cookies = req.header_text(header::COOKIE)?;
+    session::checked_at(&key, session::token_in(cookies, is_secure(req))?)
 }
 
 /// Whether the request presents the Secret Store's `admin_key` as its bearer token.

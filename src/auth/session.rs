@@ -15,7 +15,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use jwt_simple::prelude::{
-    Claims, HS256Key, MACLike, NoCustomClaims, VerificationOptions,
+    Claims, HS256Key, JWTClaims, MACLike, NoCustomClaims, VerificationOptions,
     coarsetime::Duration as JwtDuration,
 };
 
@@ -46,6 +46,24 @@ pub fn issue(key: &[u8], session: &Session, lifetime: Duration) -> String {
 
 /// The session a token proves, if it proves one.
 pub fn verify(key: &[u8], token: &str) -> Option<Session> {
+    let claims = claims(key, token)?;
+    let (user_id, name) = claims
+        .subject?
+        .split_once(':')
+        .map(|(id, name)| (id.to_owned(), name.to_owned()))?;
+    Some(Session { user_id, name })
+}
+
+/// When the passkey check behind a valid token happened (Unix seconds): its `iat`, as
+/// a token is issued only at a passkey check (sign-up, sign-in, re-authentication).
+/// Step-up (`http::api::account`) needs no other record of it.
+pub fn checked_at(key: &[u8], token: &str) -> Option<i64> {
+    let issued = claims(key, token)?.issued_at?;
+    i64::try_from(issued.as_secs()).ok()
+}
+
+/// A valid token's claims: signed with `key`, issued here, not expired.
+fn claims(key: &[u8], token: &str) -> Option<JWTClaims<NoCustomClaims>> {
     let options = VerificationOptions {
         allowed_issuers: Some(HashSet::from([ISSUER.to_owned()])),
         time_tolerance: Some(JwtDuration::from_secs(0)),
@@ -55,11 +73,7 @@ pub fn verify(key: &[u8], token: &str) -> Option<Session> {
         .verify_token::<NoCustomClaims>(token, Some(options))
         .ok()?;
     claims.expires_at?;
-    let (user_id, name) = claims
-        .subject?
-        .split_once(':')
-        .map(|(id, name)| (id.to_owned(), name.to_owned()))?;
-    Some(Session { user_id, name })
+    Some(claims)
 }
 
 fn cookie_name(secure: bool) -> &'static str {
@@ -113,6 +127,21 @@ mod tests {
         let expired = issue(KEY, &ann(), Duration::ZERO);
         std::thread::sleep(Duration::from_millis(1100));
         assert_eq!(verify(KEY, &expired), None);
+    }
+
+    #[test]
+    fn a_token_says_when_its_passkey_check_was() {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let token = issue(KEY, &ann(), Duration::from_secs(60));
+        let at = checked_at(KEY, &token).unwrap();
+        assert!((now - 2..=now + 2).contains(&at), "{at} vs {now}");
+        assert_eq!(
+            checked_at(b"another-key-of-thirty-two-bytes!", &token),
+            None
+        );
     }
 
     #[test]

@@ -56,8 +56,11 @@ pub fn valid_pop(pop: &str) -> bool {
 pub fn serve(req: Request) {
     let meter = KvMeter::default();
     let config = Config::open();
+    web::headers::note_https(auth::is_secure(&req));
     crate::store::simulate(config.kv_delay(), config.kv_list_order());
     crate::store::simulate_pop(simulated_pop(&req, &config).as_deref());
+    let faults = config.kv_fault_header();
+    crate::store::fail_kv(faults.and_then(|h| req.header_text(h.as_str())));
     let path = req.get_path().to_owned();
     let route = Route::parse(&path);
     if let Some(refused) = deployment::refusal(&req, &route, &config) {
@@ -129,13 +132,19 @@ fn pages(req: &Request, route: Route, config: &Config, meter: &KvMeter) -> Respo
         (Route::Join, None) => web::join(&query, config),
         (Route::Join, Some(Some(me))) => web::pick_room(&me.name, &query, config),
         (Route::Join, Some(None)) => web::sign_in(param("next"), config),
-        (Route::Account, Some(Some(me))) => web::account(&me.name, config),
+        (Route::Account, Some(Some(me))) => web::account(&me.name, &me.user_id, config),
         (Route::Account, Some(None)) => web::to_sign_in("/account", config),
         (Route::Robots, _) => assets::respond(req, assets::get("robots.txt"), false),
         (Route::Chat(raw), session) => match (RoomId::parse(raw), session) {
             (Ok(room), None) => web::chat(&room, Identity::Nickname(param("user")), config, meter),
             (Ok(room), Some(Some(me))) => {
-                web::chat(&room, Identity::SignedIn(&me.name), config, meter)
+                // The page only shows admin controls; the API checks again (`auth::admins`).
+                let listed = auth::admins::listed(&config.admins(), &me.user_id, &me.name);
+                let who = match listed {
+                    auth::admins::Listed::No => Identity::SignedIn(&me.name),
+                    _ => Identity::Admin(&me.name),
+                };
+                web::chat(&room, who, config, meter)
             }
             (Ok(room), Some(None)) => web::to_sign_in(&format!("/{room}"), config),
             (Err(_), _) => web::not_found(req.get_path(), config),
@@ -149,7 +158,10 @@ fn pages(req: &Request, route: Route, config: &Config, meter: &KvMeter) -> Respo
 /// (`auth_rate`), so nobody can mint challenges or probe names in bulk.
 fn ceremony_allowed(req: &Request, route: AuthRoute, config: &Config) -> Result<(), ApiError> {
     match route {
-        AuthRoute::RegisterOptions | AuthRoute::LoginOptions | AuthRoute::PasskeyOptions => {
+        AuthRoute::RegisterOptions
+        | AuthRoute::LoginOptions
+        | AuthRoute::PasskeyOptions
+        | AuthRoute::ReauthOptions => {
             let address = throttle::client_address(req);
             throttle::throttle(config, "auth_rate", "auth", &address)
         }
@@ -194,5 +206,6 @@ pub fn send(result: Result<Response, ApiError>, meter: &KvMeter) {
     let mut resp = result.unwrap_or_else(ApiError::into_response);
     resp.set_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     resp.set_header("Server-Timing", meter.server_timing());
+    web::headers::strict_transport_security(&mut resp);
     resp.send_to_client();
 }

@@ -50,6 +50,9 @@ pub enum AuthRoute<'a> {
     RegisterVerify,
     LoginOptions,
     LoginVerify,
+    /// `/auth/reauth/options` and `…/verify`: a signed-in person's fresh passkey check.
+    ReauthOptions,
+    ReauthVerify,
     Logout,
     Me,
     PasskeyOptions,
@@ -68,6 +71,8 @@ impl<'a> AuthRoute<'a> {
             "register/verify" => AuthRoute::RegisterVerify,
             "login/options" => AuthRoute::LoginOptions,
             "login/verify" => AuthRoute::LoginVerify,
+            "reauth/options" => AuthRoute::ReauthOptions,
+            "reauth/verify" => AuthRoute::ReauthVerify,
             "logout" => AuthRoute::Logout,
             "me" => AuthRoute::Me,
             "passkeys/options" => AuthRoute::PasskeyOptions,
@@ -193,6 +198,7 @@ mod tests {
             Route::Auth(AuthRoute::RegisterOptions),
         );
         parses("/auth/me", Route::Auth(AuthRoute::Me));
+        parses("/auth/reauth/verify", Route::Auth(AuthRoute::ReauthVerify));
         parses(
             "/auth/passkeys/abc-_",
             Route::Auth(AuthRoute::Passkey("abc-_")),

@@ -14,7 +14,17 @@
 //! reserved with `InsertMode::Add` before anything else is written, so two sign-ups
 //! racing for a name cannot both win. Credential ids can be up to 1023 bytes, too long
 //! for a KV key, so they are keyed by their hash. Checking a session reads none of this;
-//! an API key costs one lookup.
+//! an API key costs two lookups (its record, and its owner's, which must still list it).
+//!
+//! A passkey or API key is usable only while both its own record exists and its owner's
+//! record lists it, and the steps that make or end it are ordered so that a failure
+//! between them never leaves one that works but cannot be seen or revoked: adding
+//! writes the record first and lists it second (undone if listing fails); removing
+//! marks the entry `removing` (which ends its use at once, and is what "your last
+//! passkey" counts against, so two removals racing cannot both pass that check),
+//! deletes the record, then unlists it: a failure at any step leaves a dead entry that
+//! is still listed and can be removed again. A sign-up gives its name back only once no
+//! record of its credential is left.
 
 use std::time::Duration;
 
@@ -51,6 +61,9 @@ pub struct User {
 pub struct PasskeyRef {
     pub id: String,
     pub created: String,
+    /// Being removed (see the module doc): listed, but no longer usable.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub removing: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +73,13 @@ pub struct ApiKeyInfo {
     pub created: String,
     /// The stored key's hash (never shown; needed to delete its record).
     pub hash: String,
+    /// Being revoked (see the module doc): listed, but no longer usable.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub removing: bool,
+}
+
+fn is_false(flag: &bool) -> bool {
+    !*flag
 }
 
 /// A passkey's public half and what is checked on every use.
@@ -90,6 +110,8 @@ pub enum Purpose {
     Register,
     Login,
     AddPasskey,
+    /// A signed-in person's passkey check before an account change (step-up).
+    Reauth,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,6 +123,14 @@ pub struct Challenge {
     pub name: Option<String>,
     /// Unix seconds after which an answer is refused.
     pub expires: i64,
+}
+
+/// A sign-up that failed at the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CreateFailed {
+    pub error: StoreError,
+    /// Whether the credential's record may still exist.
+    pub credential_left: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -116,7 +146,7 @@ pub struct Accounts<'a> {
 /// Names differ by more than ASCII case: Unicode case folding would link the standard
 /// library's case tables (tens of KB of wasm) for little gain, as names are already
 /// free of invisible and direction characters.
-fn name_key(name: &str) -> String {
+pub fn name_key(name: &str) -> String {
     format!("name:{}", B64.encode(name.to_ascii_lowercase()))
 }
 
@@ -164,17 +194,38 @@ impl<'a> Accounts<'a> {
     }
 
     /// Creates a user with their first passkey. `false` when the credential id is
-    /// already registered (nothing is written then).
-    pub fn create_user(&self, user: &User, credential: &Credential) -> Result<bool, StoreError> {
-        let passkey = &user.passkeys[0].id;
-        if !self.kv.add(&cred_key(passkey), credential, None)? {
-            return Ok(false);
+    /// already registered (nothing is written then). On a store failure the
+    /// credential's record is removed again if it was written; `CreateFailed` says
+    /// whether one may be left (then the name must stay taken).
+    pub fn create_user(&self, user: &User, credential: &Credential) -> Result<bool, CreateFailed> {
+        let cred = cred_key(&user.passkeys[0].id);
+        match self.kv.add(&cred, credential, None) {
+            Ok(true) => {}
+            Ok(false) => return Ok(false),
+            Err(error) => return Err(self.undo_credential(&cred, &user.id, error)),
         }
-        if !self.kv.add(&format!("user:{}", user.id), user, None)? {
-            self.kv.delete(&cred_key(passkey))?;
-            return Ok(false);
+        match self.kv.add(&format!("user:{}", user.id), user, None) {
+            Ok(true) => Ok(true),
+            // 16 random bytes collided: nothing of this sign-up may stay.
+            Ok(false) => Err(self.undo_credential(&cred, &user.id, StoreError::Busy)),
+            Err(error) => Err(self.undo_credential(&cred, &user.id, error)),
         }
-        Ok(true)
+    }
+
+    /// Removes the credential record `key` if it is `user_id`'s (a failed write may or
+    /// may not have landed; a record of someone else's is never touched).
+    fn undo_credential(&self, key: &str, user_id: &str, error: StoreError) -> CreateFailed {
+        let undone = self
+            .kv
+            .get::<Credential>(key)
+            .and_then(|found| match found {
+                Some(c) if c.user_id == user_id => self.kv.delete(key),
+                _ => Ok(()),
+            });
+        CreateFailed {
+            error,
+            credential_left: undone.is_err(),
+        }
     }
 
     pub fn user(&self, user_id: &str) -> Result<Option<User>, StoreError> {

@@ -6,7 +6,7 @@ use fastly::kv_store::{InsertMode, KVStore, KVStoreError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{STORE_NAME, StoreError, decode};
+use super::{STORE_NAME, StoreError, decode, local};
 use crate::timing::KvMeter;
 
 /// Retention for records that have no reason to expire (accounts, keys). KV needs a
@@ -53,6 +53,7 @@ impl<'a> Kv<'a> {
         value: &T,
         ttl: Option<Duration>,
     ) -> Result<bool, StoreError> {
+        injected("add", key)?;
         let body = serde_json::to_vec(value).expect("records always serialize");
         let inserted = self.meter.time(1, || {
             self.kv
@@ -72,6 +73,7 @@ impl<'a> Kv<'a> {
         value: &T,
         generation: u64,
     ) -> Result<bool, StoreError> {
+        injected("replace", key)?;
         let body = serde_json::to_vec(value).expect("records always serialize");
         let written = self.meter.time(1, || {
             self.kv
@@ -84,10 +86,19 @@ impl<'a> Kv<'a> {
     }
 
     pub fn delete(&self, key: &str) -> Result<(), StoreError> {
+        injected("delete", key)?;
         match self.meter.time(1, || self.kv.delete(key)) {
             Ok(()) | Err(KVStoreError::ItemNotFound) => Ok(()),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+/// A failure the local fault switch injects (`local::fail_kv`; never in production).
+fn injected(op: &str, key: &str) -> Result<(), StoreError> {
+    match local::fails(op, key) {
+        true => Err(StoreError::Unavailable),
+        false => Ok(()),
     }
 }
 

@@ -52,6 +52,61 @@ pub(super) fn pop_key(what: &str) -> String {
     })
 }
 
+/// One rule of the fault switch: fail `op` on keys starting with `prefix`, every time or
+/// only the `nth` time (counting from 1) in this request.
+struct FaultRule {
+    op: String,
+    prefix: String,
+    nth: Option<u32>,
+    seen: u32,
+}
+
+thread_local! {
+    /// This request's injected KV failures (`fail_kv`).
+    static FAILING: RefCell<Vec<FaultRule>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Local tests' KV fault switch: `rules` (a request header's value, read only when the
+/// local-only `kv_fault_header` config names it) is a comma list of
+/// `<op>:<key prefix>[@<n>]`, e.g. `delete:cred:,replace:user:@2`: each `add`, `replace`
+/// or `delete` a rule names fails as an unavailable store would (with `@n`, only its n-th
+/// one). The identity tests use it to break one step of a multi-step change and show
+/// that nothing usable is left behind.
+pub fn fail_kv(rules: Option<&str>) {
+    let parsed = rules
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|rule| {
+            let (op, rest) = rule.trim().split_once(':')?;
+            let (prefix, nth) = match rest.rsplit_once('@') {
+                Some((prefix, n)) => (prefix, Some(n.parse().ok()?)),
+                None => (rest, None),
+            };
+            Some(FaultRule {
+                op: op.to_owned(),
+                prefix: prefix.to_owned(),
+                nth,
+                seen: 0,
+            })
+        })
+        .collect();
+    FAILING.with_borrow_mut(|failing| *failing = parsed);
+}
+
+/// Whether the fault switch fails operation `op` on `key` (counting it).
+pub(super) fn fails(op: &str, key: &str) -> bool {
+    FAILING.with_borrow_mut(|failing| {
+        let mut fail = false;
+        for rule in failing.iter_mut() {
+            if rule.op == op && key.starts_with(rule.prefix.as_str()) {
+                rule.seen += 1;
+                fail |= rule.nth.is_none_or(|n| n == rule.seen);
+            }
+        }
+        fail
+    })
+}
+
 /// Reorders one listed page of keys as the list-order switch says.
 pub(super) fn reorder(keys: &mut [String]) {
     match LIST_ORDER.load(Ordering::Relaxed) {
@@ -133,5 +188,23 @@ mod tests {
         assert_eq!(sorted, page, "a shuffle keeps every key");
         assert_ne!(keys, page, "20 keys shuffled back into order: 1 in 20!");
         simulate(Duration::ZERO, ListOrder::AsListed);
+    }
+
+    #[test]
+    fn the_fault_switch_fails_only_what_it_names() {
+        fail_kv(Some("delete:cred:, replace:user:,nonsense,add:user:@x"));
+        assert!(fails("delete", "cred:abc"));
+        assert!(fails("replace", "user:x"));
+        assert!(!fails("add", "cred:abc"));
+        assert!(
+            !fails("add", "user:x"),
+            "a rule that does not parse is left out"
+        );
+        assert!(!fails("delete", "apikey:abc"));
+        fail_kv(Some("replace:user:@2"));
+        let replaces: Vec<bool> = (0..3).map(|_| fails("replace", "user:x")).collect();
+        assert_eq!(replaces, [false, true, false]);
+        fail_kv(None);
+        assert!(!fails("delete", "cred:abc"));
     }
 }

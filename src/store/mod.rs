@@ -51,11 +51,11 @@ mod turn;
 mod window;
 
 pub use accounts::{
-    Accounts, ApiKeyInfo, ApiKeyOwner, Challenge, Credential, PasskeyRef, Purpose, User,
+    Accounts, ApiKeyInfo, ApiKeyOwner, Challenge, Credential, PasskeyRef, Purpose, User, name_key,
 };
 #[cfg(test)]
 pub use cached_head::HEAD_TTL;
-pub use local::{ListOrder, simulate, simulate_pop};
+pub use local::{ListOrder, fail_kv, simulate, simulate_pop};
 pub use moderation::{Applied, Refusal};
 pub use rooms::{APPEND_OPS, Appended, Rooms, newest};
 pub use window::{Change, Entry};

@@ -12,7 +12,7 @@
 //! business; these handlers get what they need already taken apart.
 
 pub mod assets;
-mod headers;
+pub mod headers;
 mod templates;
 mod text;
 
@@ -98,10 +98,10 @@ pub fn sign_in(next: Option<&str>, config: &Config) -> Response {
 }
 
 /// `/account`: your passkeys and API keys.
-pub fn account(name: &str, config: &Config) -> Response {
+pub fn account(name: &str, account_id: &str, config: &Config) -> Response {
     html_response(
         StatusCode::OK,
-        account_page(name),
+        account_page(name, account_id),
         &config.frame_ancestors(),
     )
 }
@@ -145,9 +145,6 @@ pub fn chat(room: &RoomId, identity: Identity, config: &Config, meter: &KvMeter)
             user.map(str::trim)
                 .filter(|u| Nickname::parse(Some(u)).is_ok()),
         ),
-        Identity::SignedIn(name) if config.admins().iter().any(|admin| admin == name) => {
-            Identity::Admin(name)
-        }
         signed_in => signed_in,
     };
     let live = Live {

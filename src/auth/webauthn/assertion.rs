@@ -75,6 +75,22 @@ impl AuthenticationResponse {
         &self.id
     }
 
+    /// The checks that need no stored credential (client data, then authenticator
+    /// data), as `verify_assertion` makes them first: a handler runs them before it
+    /// looks the credential up, so that how it refuses an unusable credential cannot
+    /// depend on whether the credential exists.
+    pub fn check_context(
+        &self,
+        expected_challenge: &[u8],
+        rp: &RelyingParty,
+    ) -> Result<AuthenticatorData<'_>, WebAuthnError> {
+        self.client_data
+            .check(Ceremony::Get, expected_challenge, rp)?;
+        let auth_data = AuthenticatorData::parse(&self.authenticator_data)?;
+        auth_data.check(rp.id_hash())?;
+        Ok(auth_data)
+    }
+
     /// §7.2 step 6: when nobody was named before the ceremony (a discoverable sign-in),
     /// the response must name its user with a user handle; after a named start (or a
     /// session) the user is known and the handle may be left out.
@@ -110,11 +126,7 @@ pub fn verify_assertion(
     rp: &RelyingParty,
     stored: StoredCredential<'_>,
 ) -> Result<Assertion, WebAuthnError> {
-    response
-        .client_data
-        .check(Ceremony::Get, expected_challenge, rp)?;
-    let auth_data = AuthenticatorData::parse(&response.authenticator_data)?;
-    auth_data.check(rp.id_hash())?;
+    let auth_data = response.check_context(expected_challenge, rp)?;
     // §7.2 step 6: a user handle, when the authenticator returns one, names the owner.
     if response
         .user_handle

@@ -74,8 +74,6 @@ pub enum WebAuthnError {
     InvalidAttestation,
     /// The credential id in the JSON differs from the one in the authenticator data.
     CredentialMismatch,
-    /// No stored passkey has this id (raised by the handler).
-    UnknownCredential,
     /// The assertion's user handle is not the owner of the credential used.
     WrongUser,
     /// A discoverable sign-in's assertion without a user handle (§7.2 step 6).
@@ -107,7 +105,6 @@ impl fmt::Display for WebAuthnError {
             UnsupportedAttestation(what) => write!(f, "The authenticator sent an attestation this site does not check ({what})."),
             InvalidAttestation => f.write_str("The authenticator's attestation signature is invalid."),
             CredentialMismatch => f.write_str("The passkey id in the response does not match the one the authenticator reported."),
-            UnknownCredential => f.write_str("This passkey is not registered here."),
             WrongUser => f.write_str("This passkey belongs to a different account."),
             NoUserHandle => f.write_str("The authenticator did not say which account this passkey is for."),
             InvalidSignature => f.write_str("The passkey's signature is invalid."),
@@ -226,7 +223,6 @@ mod tests {
             WebAuthnError::UnsupportedAttestation("format \"tpm\"".into()),
             WebAuthnError::InvalidAttestation,
             WebAuthnError::CredentialMismatch,
-            WebAuthnError::UnknownCredential,
             WebAuthnError::WrongUser,
             WebAuthnError::NoUserHandle,
             WebAuthnError::InvalidSignature,

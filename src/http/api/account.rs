@@ -2,6 +2,12 @@
 //!
 //! These need a browser session, not an API key: a leaked key must not be able to mint
 //! more keys or enrol its holder's passkey on the account.
+//!
+//! Records are made and ended in the order `store::accounts` explains (record first,
+//! listing second; deleting the record first, unlisting second), so a failure between
+//! the two steps never leaves a passkey or key that works but is not listed.
+//! A person has at most [`MAX_API_KEYS`] keys, and minting one counts against the
+//! client address's `auth_rate`, as starting a passkey ceremony does.
 
 use std::convert::Infallible;
 
@@ -22,11 +28,17 @@ use crate::config::Config;
 use crate::http::access::require_user;
 use crate::http::error::ApiError;
 use crate::http::routes::AuthRoute;
+use crate::http::throttle::{client_address, throttle};
 use crate::model::format_date;
 use crate::store::{
     Accounts, ApiKeyInfo, ApiKeyOwner, Credential, PasskeyRef, Purpose, StoreError, User,
 };
 use crate::timing::KvMeter;
+
+/// API keys one person may hold. Each is listed in their `user:` record, which every
+/// change rewrites and `/auth/me` reads, and each would otherwise be a reason to mint
+/// more; 20 covers a bot per room and script with room to spare.
+pub const MAX_API_KEYS: usize = 20;
 
 /// The account routes; `None` when the method is not one they answer.
 pub fn serve(
@@ -49,7 +61,13 @@ pub fn serve(
     if !answered {
         return None;
     }
-    let me = match session_user(&req, config, meter) {
+    let me = match session_user(&req, config, meter).and_then(|me| {
+        let changes = !matches!((route, method), (AuthRoute::ApiKeys, &Method::GET));
+        changes
+            .then(|| recently_checked(&req, config))
+            .transpose()?;
+        Ok(me)
+    }) {
         Ok(me) => me,
         Err(e) => return Some(Err(e)),
     };
@@ -58,21 +76,27 @@ pub fn serve(
         (AuthRoute::PasskeyVerify, _) => passkey_verify(req, &me, config, meter),
         (AuthRoute::Passkey(id), _) => {
             let forget =
-                |accounts: &Accounts, credential: String| accounts.delete_credential(&credential);
-            remove_from_account(&me, meter, take_passkey(id), forget)
+                |accounts: &Accounts, credential: &String| accounts.delete_credential(credential);
+            let unlist = |user: &mut User| user.passkeys.retain(|p| p.id != id);
+            remove_from_account(&me, meter, mark_passkey(id), forget, unlist)
         }
-        (AuthRoute::ApiKeys, &Method::POST) => create_api_key(req, &me, meter),
+        (AuthRoute::ApiKeys, &Method::POST) => create_api_key(req, &me, config, meter),
         (AuthRoute::ApiKeys, _) => list_api_keys(&me, meter),
         (AuthRoute::ApiKey(id), _) => {
-            let forget = |accounts: &Accounts, hash: String| accounts.delete_api_key(&hash);
-            remove_from_account(&me, meter, take_api_key(id), forget)
+            let forget = |accounts: &Accounts, hash: &String| accounts.delete_api_key(hash);
+            let unlist = |user: &mut User| user.api_keys.retain(|k| k.id != id);
+            remove_from_account(&me, meter, mark_api_key(id), forget, unlist)
         }
         _ => return None,
     })
 }
 
 /// The signed-in person, through a browser session only.
-fn session_user(req: &Request, config: &Config, meter: &KvMeter) -> Result<Principal, ApiError> {
+pub fn session_user(
+    req: &Request,
+    config: &Config,
+    meter: &KvMeter,
+) -> Result<Principal, ApiError> {
     let principal = require_user(req, config, meter)?;
     if principal.via != Via::Session {
         return Err(ApiError::forbidden(
@@ -80,6 +104,24 @@ fn session_user(req: &Request, config: &Config, meter: &KvMeter) -> Result<Princ
         ));
     }
     Ok(principal)
+}
+
+/// Step-up: an account change (adding or removing a passkey, minting or revoking an API
+/// key) needs a passkey check no older than `reauth_secs`, so a stolen cookie alone
+/// cannot enrol its thief's passkey or mint a lasting key. A session's check is when it
+/// was issued (sign-up, sign-in, `reauth/verify`); else 403 `reauth_required`, which the
+/// account page answers by asking for the passkey and carrying on.
+fn recently_checked(req: &Request, config: &Config) -> Result<(), ApiError> {
+    let window = i64::try_from(config.reauth_window().as_secs()).unwrap_or(i64::MAX);
+    let checked = crate::auth::passkey_checked_at(req, config);
+    if checked.is_some_and(|at| super::auth::now() - at <= window) {
+        return Ok(());
+    }
+    let mut refused = ApiError::forbidden(
+        "Confirm it is you with your passkey first: account changes need a recent passkey check.",
+    );
+    refused.code = "reauth_required";
+    Err(refused)
 }
 
 /// A record was stored before listing it in the user's record; if that failed, the
@@ -163,6 +205,7 @@ fn passkey_verify(
     let passkey = PasskeyRef {
         id: credential_id.clone(),
         created,
+        removing: false,
     };
     let listed = accounts.update_user(&principal.user_id, |user| {
         user.passkeys.push(passkey.clone());
@@ -172,48 +215,60 @@ fn passkey_verify(
     json_response(&passkey)
 }
 
-/// Takes passkey `id` out of a user's list: 404 when it is not theirs, 409 when it is
-/// the last one they have.
-fn take_passkey(id: &str) -> impl FnMut(&mut User) -> Result<String, ApiError> + '_ {
+/// Marks passkey `id` as being removed, naming its record: 404 when it is not theirs,
+/// 409 when it is the last usable one they have.
+fn mark_passkey(id: &str) -> impl FnMut(&mut User) -> Result<String, ApiError> + '_ {
     move |user| {
-        let at = user.passkeys.iter().position(|p| p.id == id);
-        let at = at.ok_or_else(ApiError::not_found)?;
-        if user.passkeys.len() == 1 {
+        let others = user.passkeys.iter().filter(|p| p.id != id && !p.removing);
+        let last = others.count() == 0;
+        let passkey = user.passkeys.iter_mut().find(|p| p.id == id);
+        let passkey = passkey.ok_or_else(ApiError::not_found)?;
+        if last {
             return Err(ApiError::conflict(
                 "This is your only passkey: add another before removing it.",
             ));
         }
-        Ok(user.passkeys.remove(at).id)
+        passkey.removing = true;
+        Ok(passkey.id.clone())
     }
 }
 
-/// Takes API key `id` out of a user's list (404 when it is not theirs); its hash names
-/// the record to delete.
-fn take_api_key(id: &str) -> impl FnMut(&mut User) -> Result<String, ApiError> + '_ {
+/// Marks API key `id` as being revoked (404 when it is not theirs); its hash names the
+/// record to delete.
+fn mark_api_key(id: &str) -> impl FnMut(&mut User) -> Result<String, ApiError> + '_ {
     move |user| {
-        let at = user.api_keys.iter().position(|k| k.id == id);
-        let at = at.ok_or_else(ApiError::not_found)?;
-        Ok(user.api_keys.remove(at).hash)
+        let key = user.api_keys.iter_mut().find(|k| k.id == id);
+        let key = key.ok_or_else(ApiError::not_found)?;
+        key.removing = true;
+        Ok(key.hash.clone())
     }
 }
 
-/// Takes something out of the signed-in person's record with `take` (which refuses, e.g.
-/// 404 for something that is not theirs), then removes its own record with `forget`.
+/// Removes something from the signed-in person's account in three steps, each of which
+/// leaves nothing usable unlisted should the next fail (see `store::accounts`): `mark`
+/// finds it (refusing, e.g. 404 for something that is not theirs) and marks it as being
+/// removed, which ends its use; `forget` deletes its own record; `unlist` drops it.
+/// Removing a half-removed entry again finishes the job.
 fn remove_from_account<T>(
     principal: &Principal,
     meter: &KvMeter,
-    mut take: impl FnMut(&mut User) -> Result<T, ApiError>,
-    forget: impl FnOnce(&Accounts, T) -> Result<(), StoreError>,
+    mut mark: impl FnMut(&mut User) -> Result<T, ApiError>,
+    forget: impl FnOnce(&Accounts, &T) -> Result<(), StoreError>,
+    unlist: impl Fn(&mut User),
 ) -> Result<Response, ApiError> {
     let accounts = Accounts::open(meter)?;
-    let mut taken = None;
+    let mut record = None;
     accounts.update_user(&principal.user_id, |user| {
-        taken = Some(take(user)?);
+        record = Some(mark(user)?);
         Ok::<(), ApiError>(())
     })??;
-    if let Some(taken) = taken {
-        forget(&accounts, taken)?;
+    if let Some(record) = record {
+        forget(&accounts, &record)?;
     }
+    let Ok(_unlisted) = accounts.update_user(&principal.user_id, |user| {
+        unlist(user);
+        Ok::<(), Infallible>(())
+    })?;
     Ok(no_content())
 }
 
@@ -239,8 +294,11 @@ fn key_json(info: &ApiKeyInfo) -> KeyJson<'_> {
 fn create_api_key(
     mut req: Request,
     principal: &Principal,
+    config: &Config,
     meter: &KvMeter,
 ) -> Result<Response, ApiError> {
+    let address = client_address(&req);
+    throttle(config, "auth_rate", "auth", &address)?;
     let name = name_in_body(&mut req)?;
     let (key, hash) = api_key::mint();
     let info = ApiKeyInfo {
@@ -248,6 +306,7 @@ fn create_api_key(
         name,
         created: format_date(OffsetDateTime::now_utc()),
         hash: hash.clone(),
+        removing: false,
     };
     let owner = ApiKeyOwner {
         key_id: info.id.clone(),
@@ -259,13 +318,30 @@ fn create_api_key(
         return Err(ApiError::unavailable("Could not create a key; try again."));
     }
     let listed = accounts.update_user(&principal.user_id, |user| {
+        if user.api_keys.len() >= MAX_API_KEYS {
+            return Err(too_many_keys());
+        }
         user.api_keys.push(info.clone());
-        Ok::<(), Infallible>(())
+        Ok(())
     });
-    undo_unless_listed(listed, || accounts.delete_api_key(&hash))?;
+    // Not listed (refused, or the store failed): the record goes again, so the key
+    // the caller never sees cannot work either.
+    if let Err(refused) = listed.map_err(ApiError::from).and_then(|listed| listed) {
+        accounts.delete_api_key(&hash)?;
+        return Err(refused);
+    }
     let mut shown = key_json(&info);
     shown.key = Some(&key);
     Ok(json_response(&shown)?.with_status(StatusCode::CREATED))
+}
+
+/// 409 `too_many_api_keys`: the person holds `MAX_API_KEYS` already.
+fn too_many_keys() -> ApiError {
+    let mut refused = ApiError::conflict(format!(
+        "You have {MAX_API_KEYS} API keys, the most an account may hold: revoke one first."
+    ));
+    refused.code = "too_many_api_keys";
+    refused
 }
 
 fn list_api_keys(principal: &Principal, meter: &KvMeter) -> Result<Response, ApiError> {

@@ -6,7 +6,10 @@
 //! verifies the response (`auth::webauthn`), and only then writes anything. Every
 //! refusal is a 4xx with a sentence for the person; none stores anything.
 //!
-//! Passkeys and API keys of a signed-in person are managed in `account`.
+//! Sign-in (and a signed-in person's passkey check, step-up) is in `login`; passkeys and API keys of a signed-in person are managed in
+//! `account`.
+
+mod login;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -16,12 +19,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::json_response;
-use crate::auth::ceremony::{Rp, creation_options, request_options};
+use crate::auth::ceremony::{Rp, creation_options};
 use crate::auth::session::{self, Session};
-use crate::auth::webauthn::assertion::{
-    AuthenticationResponse, StoredCredential, verify_assertion,
-};
-use crate::auth::webauthn::cose::CredentialPublicKey;
 use crate::auth::webauthn::registration::{RegistrationResponse, verify_registration};
 use crate::auth::webauthn::{RelyingParty, WebAuthnError};
 use crate::auth::{Principal, is_secure, random};
@@ -50,8 +49,10 @@ pub fn serve(
     match (route, method) {
         (AuthRoute::RegisterOptions, Method::POST) => register_options(req, config, meter),
         (AuthRoute::RegisterVerify, Method::POST) => register_verify(req, config, meter),
-        (AuthRoute::LoginOptions, Method::POST) => login_options(req, config, meter),
-        (AuthRoute::LoginVerify, Method::POST) => login_verify(req, config, meter),
+        (AuthRoute::LoginOptions, Method::POST) => login::login_options(req, config, meter),
+        (AuthRoute::LoginVerify, Method::POST) => login::login_verify(req, config, meter),
+        (AuthRoute::ReauthOptions, Method::POST) => login::reauth_options(req, config, meter),
+        (AuthRoute::ReauthVerify, Method::POST) => login::reauth_verify(req, config, meter),
         (AuthRoute::Logout, Method::POST) => Ok(logout(&req)),
         (AuthRoute::Me, Method::GET) => me(&req, config, meter),
         (route, method) => super::account::serve(req, route, &method, config, meter)
@@ -235,6 +236,7 @@ fn register_verify(
         passkeys: vec![PasskeyRef {
             id: credential_id,
             created: created.clone(),
+            removing: false,
         }],
         api_keys: Vec::new(),
     };
@@ -246,93 +248,25 @@ fn register_verify(
         created,
         last_used: None,
     };
-    // The name is given back if the account is not created, even on a store error.
-    let created = accounts.create_user(&user, &credential);
-    if !matches!(created, Ok(true)) {
-        accounts.release_name(&name)?;
-    }
-    if !created? {
-        return Err(ApiError::passkey_rejected(
-            "This passkey is registered already: sign in with it instead.",
-        ));
+    match accounts.create_user(&user, &credential) {
+        Ok(true) => {}
+        Ok(false) => {
+            accounts.release_name(&name)?;
+            return Err(ApiError::passkey_rejected(
+                "This passkey is registered already: sign in with it instead.",
+            ));
+        }
+        // The name is given back only once no record of the credential is left; else
+        // it stays with an account that does not exist (whose passkey cannot sign in,
+        // as no account lists it), never free for someone else to take.
+        Err(failed) => {
+            if !failed.credential_left {
+                accounts.release_name(&name)?;
+            }
+            return Err(failed.error.into());
+        }
     }
     signed_in(&req, config, &Session { user_id, name })
-}
-
-fn login_options(mut req: Request, config: &Config, meter: &KvMeter) -> Result<Response, ApiError> {
-    let body: NameBody = read_json(&mut req)?;
-    let accounts = Accounts::open(meter)?;
-    // A name narrows the sign-in to that user's passkeys; an unknown name gets the
-    // same discoverable options as none, so names cannot be probed here. A name no
-    // one can have (not a valid nickname) is not looked up: it could be too long a key.
-    let name = Nickname::parse(body.name.as_deref()).ok();
-    let named = match name {
-        Some(name) => match accounts.user_id_for_name(&name.into_string())? {
-            Some(id) => accounts.user(&id)?,
-            None => None,
-        },
-        None => None,
-    };
-    let allow: Vec<String> = named
-        .iter()
-        .flat_map(|u| u.passkeys.iter().map(|p| p.id.clone()))
-        .collect();
-    let user_id = named.map(|u| u.id);
-    let (challenge, timeout) = new_challenge(&accounts, config, Purpose::Login, user_id, None)?;
-    let (rp_id, _) = relying_party(&req, config);
-    let rp = Rp {
-        id: &rp_id,
-        name: &config.rp_name(),
-    };
-    json_response(&request_options(&rp, &challenge, &allow, timeout))
-}
-
-fn login_verify(mut req: Request, config: &Config, meter: &KvMeter) -> Result<Response, ApiError> {
-    let body = read_body(&mut req)?;
-    let response = AuthenticationResponse::from_json(&body).map_err(rejected)?;
-    let accounts = Accounts::open(meter)?;
-    let record = answered_challenge(&accounts, response.challenge(), Purpose::Login)?;
-    let credential_id = response.credential_id().to_string();
-    response
-        .check_user_named(record.user_id.is_some())
-        .map_err(rejected)?;
-    let Some(stored) = accounts.credential(&credential_id)? else {
-        return Err(rejected(WebAuthnError::UnknownCredential));
-    };
-    let mut credential = stored.value;
-    if record.user_id.is_some_and(|id| id != credential.user_id) {
-        return Err(rejected(WebAuthnError::WrongUser));
-    }
-    let (_, rp) = relying_party(&req, config);
-    let public_key = B64
-        .decode(&credential.public_key)
-        .ok()
-        .and_then(|k| CredentialPublicKey::from_sec1(&k).ok())
-        .ok_or_else(|| ApiError::unavailable("A stored passkey could not be read."))?;
-    let user_handle = B64.decode(&credential.user_id).unwrap_or_default();
-    let assertion = verify_assertion(
-        &response,
-        response.challenge(),
-        &rp,
-        StoredCredential {
-            public_key: &public_key,
-            sign_count: credential.sign_count,
-            user_handle: &user_handle,
-        },
-    )
-    .map_err(rejected)?;
-    credential.sign_count = assertion.sign_count;
-    credential.last_used = Some(format_date(OffsetDateTime::now_utc()));
-    if !accounts.touch_credential(&credential_id, &credential, stored.generation)? {
-        return Err(ApiError::passkey_rejected(
-            "This passkey was used for another sign-in at the same moment: please try again.",
-        ));
-    }
-    let session = Session {
-        user_id: credential.user_id,
-        name: credential.name,
-    };
-    signed_in(&req, config, &session)
 }
 
 /// Sets the session cookie and says who is signed in.

@@ -53,7 +53,7 @@ impl Moderator {
         }
         let caller = require_caller(req, config, meter)?;
         let admin = match &caller {
-            Caller::User(user) => config.admins().contains(&user.name),
+            Caller::User(user) => auth::admins::is_admin(user, config, meter)?,
             Caller::Anyone => false,
         };
         // Admins are not rate limited: clearing up after abuse must always work.

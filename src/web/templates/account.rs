@@ -1,6 +1,7 @@
 //! The account page: your passkeys and API keys. The lists are filled in by
 //! `static/auth.js` from `/auth/me` and `/auth/api-keys`, so the page itself holds
-//! nothing but your name.
+//! nothing but your name and account id (the id is what an operator lists in `admins`:
+//! unlike a name, nobody can choose it or take it over).
 
 use std::fmt::Write as _;
 
@@ -8,7 +9,7 @@ use super::{FOOT, head};
 use crate::model::FROM_MAX;
 use crate::web::text::escape;
 
-pub fn account_page(name: &str) -> String {
+pub fn account_page(name: &str, account_id: &str) -> String {
     let mut out = head("Your account · edge-chat", "card-page", Some("auth.js"));
     let _ = write!(
         out,
@@ -16,6 +17,8 @@ pub fn account_page(name: &str) -> String {
          <h1>Your account</h1>\n\
          <p class=\"who\">Signed in as <strong id=\"me\">{name}</strong> · <a href=\"/\">rooms</a> · \
          <button type=\"button\" id=\"sign-out\" class=\"link\">sign out</button></p>\n\
+         <p class=\"hint\">Account id: <code id=\"account-id\">{account_id}</code> \
+         (an operator lists it in <code>admins</code> to make you a moderator).</p>\n\
          <p id=\"auth-error\" class=\"error\" role=\"alert\" hidden></p>\n\
          <section aria-labelledby=\"passkeys-title\">\n\
          <h2 id=\"passkeys-title\">Passkeys</h2>\n\
@@ -40,6 +43,7 @@ pub fn account_page(name: &str) -> String {
          </section>\n\
          </main>\n",
         name = escape(name),
+        account_id = escape(account_id),
     );
     out.push_str(FOOT);
     out

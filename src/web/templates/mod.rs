@@ -138,7 +138,7 @@ mod tests {
         chat_page(&room, live, &[], Identity::Nickname(None), now);
         chat_page(&room, live, &[], Identity::SignedIn("ann"), now);
         sign_in_page("/");
-        account_page("ann");
+        account_page("ann", "AAAAAAAAAAAAAAAAAAAAAA");
         not_found_page("/<x>");
         message_page("t", "m");
         assert!(misconfigured_page(&["<rp_id>".into()]).contains("<li>&lt;rp_id&gt;</li>"));
