@@ -37,12 +37,13 @@ pub fn write(key: &str, ttl: Duration, bytes: &[u8]) -> Result<(), String> {
 /// that find the key missing at the same time wait (up to `wait`) for the first one's
 /// fill rather than each filling (request collapsing: a thousand streams opening at once
 /// cost one fill). A cache failure, or a wait that runs out, fills without storing.
-pub fn read_or_fill<E>(
+/// `None` when `fill` failed (it keeps its own error).
+pub fn read_or_fill(
     key: &str,
     ttl: Duration,
     wait: Duration,
-    fill: impl FnOnce() -> Result<Vec<u8>, E>,
-) -> Result<Vec<u8>, E> {
+    fill: &mut dyn FnMut() -> Option<Vec<u8>>,
+) -> Option<Vec<u8>> {
     let tx = match core::Transaction::lookup(CacheKey::from(key.to_owned()))
         .timeout(wait)
         .execute()
@@ -58,14 +59,14 @@ pub fn read_or_fill<E>(
         found.to_stream().ok()?.read_to_end(&mut bytes).ok()?;
         Some(bytes)
     });
-    if let Some(bytes) = found {
-        return Ok(bytes);
+    if found.is_some() {
+        return found;
     }
     if !tx.must_insert_or_update() {
         return fill();
     }
     match fill() {
-        Ok(bytes) => {
+        Some(bytes) => {
             let stored = tx
                 .insert(ttl)
                 .execute()
@@ -78,12 +79,12 @@ pub fn read_or_fill<E>(
             if let Err(e) = stored {
                 log::warn!("{key} not cached: {e}");
             }
-            Ok(bytes)
+            Some(bytes)
         }
-        Err(e) => {
+        None => {
             // Hands the fill to the next caller waiting.
             let _ = tx.cancel_insert_or_update();
-            Err(e)
+            None
         }
     }
 }

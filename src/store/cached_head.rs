@@ -44,7 +44,7 @@ fn key_text(room: &RoomId) -> String {
 
 /// This POP's copy of `room`'s head, if it has a fresh one.
 pub(in crate::store) fn read(room: &RoomId) -> Option<Head> {
-    serde_json::from_slice(&cache::read(&key_text(room))?).ok()
+    decode(&cache::read(&key_text(room))?).ok()
 }
 
 /// The cached head, or the one `fill` reads from KV, which is then cached. Concurrent
@@ -53,19 +53,21 @@ pub(in crate::store) fn read_or_fill(
     room: &RoomId,
     fill: impl FnOnce() -> Result<Head, StoreError>,
 ) -> Result<Head, StoreError> {
-    let mut filled = None;
-    let bytes = cache::read_or_fill(&key_text(room), HEAD_TTL, FILL_WAIT, || {
-        let head = fill()?;
-        let bytes = encode(&head);
+    let mut fill = Some(fill);
+    let mut filled: Option<Result<Head, StoreError>> = None;
+    let bytes = cache::read_or_fill(&key_text(room), HEAD_TTL, FILL_WAIT, &mut || {
+        let head = (fill.take()?)();
+        let bytes = head.as_ref().ok().map(encode);
         filled = Some(head);
-        Ok::<_, StoreError>(bytes)
-    })?;
-    match filled {
-        Some(head) => Ok(head),
-        None => serde_json::from_slice(&bytes).map_err(|e| {
+        bytes
+    });
+    match (filled, bytes) {
+        (Some(head), _) => head,
+        (None, Some(bytes)) => decode(&bytes).map_err(|e| {
             log::error!("room {room}: unreadable head in the cache: {e}");
             StoreError::Unreadable
         }),
+        (None, None) => Err(StoreError::Unavailable),
     }
 }
 
@@ -82,6 +84,18 @@ pub(in crate::store) fn store(room: &RoomId, head: &Head, always: bool) {
     }
 }
 
+/// A head as cached: its window, or one with no entries for an empty room (the windows'
+/// own serde code; an `Option` around them would add its own to the package).
 fn encode(head: &Head) -> Vec<u8> {
-    serde_json::to_vec(head).expect("a window always serializes")
+    let empty = Window {
+        writer: String::new(),
+        messages: Vec::new(),
+        clears: Vec::new(),
+    };
+    serde_json::to_vec(head.as_ref().unwrap_or(&empty)).expect("a window always serializes")
+}
+
+fn decode(bytes: &[u8]) -> Result<Head, serde_json::Error> {
+    let window: Window = serde_json::from_slice(bytes)?;
+    Ok(Some(window).filter(|w| !w.messages.is_empty()))
 }

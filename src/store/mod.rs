@@ -68,7 +68,7 @@ pub const STORE_NAME: &str = "chat";
 
 /// Why the store could not do what was asked. Every one is worth a retry by the client;
 /// none is caused by bad input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreError {
     /// The KV Store is not linked to this service.
     NotLinked,

@@ -18,10 +18,10 @@
 use std::time::Duration;
 
 use fastly::cache::core::{CacheKey, Transaction};
-use serde::{Deserialize, Serialize};
 
 use super::StoreError;
 use super::local::pop_key;
+use super::window::{Entry, Window};
 use crate::cache;
 use crate::model::{Draft, Message, MessageId, RoomId};
 
@@ -39,7 +39,7 @@ const OUTCOME_WAIT: Duration = Duration::from_secs(10);
 const OUTCOME_POLL: Duration = Duration::from_millis(5);
 
 /// A draft waiting in the queue, with the ticket its post knows it by.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Queued {
     pub ticket: String,
     pub from: String,
@@ -64,13 +64,23 @@ impl Queued {
 }
 
 /// What a batch did with one draft.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// Stored as message `id`, dated `date`.
     Stored { id: MessageId, date: String },
     /// Not stored: the batch failed with this error.
     Failed(StoreError),
 }
+
+/// Every error a batch can fail with, in the order their codes number them.
+const ERRORS: [StoreError; 6] = [
+    StoreError::NotLinked,
+    StoreError::Unavailable,
+    StoreError::Contended,
+    StoreError::Throttled,
+    StoreError::Busy,
+    StoreError::Unreadable,
+];
 
 impl Outcome {
     /// The queued draft's message, or the error the batch failed with.
@@ -86,6 +96,73 @@ impl Outcome {
             Outcome::Failed(e) => Err(e),
         }
     }
+
+    /// `<id> <date>`, or `failed <code>`: a few bytes, and no serde code of its own.
+    fn encode(&self) -> String {
+        match self {
+            Outcome::Stored { id, date } => format!("{id} {date}"),
+            Outcome::Failed(e) => {
+                let code = ERRORS.iter().position(|x| x == e).unwrap_or(1);
+                format!("failed {code}")
+            }
+        }
+    }
+
+    fn decode(text: &str) -> Option<Self> {
+        let (first, second) = text.split_once(' ')?;
+        if first == "failed" {
+            return ERRORS
+                .get(second.parse::<usize>().ok()?)
+                .copied()
+                .map(Outcome::Failed);
+        }
+        Some(Outcome::Stored {
+            id: first.parse().ok()?,
+            date: second.to_owned(),
+        })
+    }
+}
+
+/// The queue as stored: a window whose entries are the drafts (id 0, the ticket in the
+/// date's place), which reuses the windows' serde code rather than adding more to the
+/// package.
+fn encode_queue(queue: &[Queued]) -> Vec<u8> {
+    let messages = queue
+        .iter()
+        .map(|q| {
+            Entry::Message(Message {
+                id: 0,
+                from: q.from.clone(),
+                date: q.ticket.clone(),
+                text: q.text.clone(),
+                edited: None,
+            })
+        })
+        .collect();
+    let window = Window {
+        writer: String::new(),
+        messages,
+        clears: Vec::new(),
+    };
+    serde_json::to_vec(&window).expect("a window always serializes")
+}
+
+fn decode_queue(bytes: &[u8]) -> Vec<Queued> {
+    let Ok(window) = serde_json::from_slice::<Window>(bytes) else {
+        return Vec::new();
+    };
+    window
+        .messages
+        .into_iter()
+        .filter_map(|entry| match entry {
+            Entry::Message(m) => Some(Queued {
+                ticket: m.date,
+                from: m.from,
+                text: m.text,
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 fn queue_key(room: &RoomId) -> String {
@@ -96,71 +173,67 @@ fn outcome_key(ticket: &str) -> String {
     pop_key(&format!("appended:{ticket}"))
 }
 
-/// Runs `change` on the room's queue under its lock; `None` when the lock or the cache
+/// Runs `change` on the room's queue under its lock; `false` when the lock or the cache
 /// is unavailable (the caller then appends alone).
-fn with_queue<T>(room: &RoomId, change: impl FnOnce(&mut Vec<Queued>) -> T) -> Option<T> {
+fn with_queue(room: &RoomId, change: &mut dyn FnMut(&mut Vec<Queued>)) -> bool {
     let lock = CacheKey::from(pop_key(&format!("append-queue-lock:{room}")));
-    let tx = Transaction::lookup(lock)
-        .timeout(LOCK_WAIT)
-        .execute()
-        .ok()?;
+    let Ok(tx) = Transaction::lookup(lock).timeout(LOCK_WAIT).execute() else {
+        return false;
+    };
     if !tx.must_insert_or_update() {
-        return None;
+        return false;
     }
     let key = queue_key(room);
-    let mut queue: Vec<Queued> = cache::read(&key)
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .unwrap_or_default();
-    let before = queue.clone();
-    let out = change(&mut queue);
-    let saved = queue == before
-        || cache::write(
-            &key,
-            KEEP,
-            &serde_json::to_vec(&queue).expect("drafts serialize"),
-        )
-        .inspect_err(|e| log::warn!("room {room}: append queue not saved: {e}"))
-        .is_ok();
+    let mut queue = cache::read(&key).map_or_else(Vec::new, |bytes| decode_queue(&bytes));
+    let before = queue.len();
+    let first = queue.first().map(|q| q.ticket.clone());
+    change(&mut queue);
+    let unchanged = queue.len() == before && queue.first().map(|q| &q.ticket) == first.as_ref();
+    let saved = unchanged
+        || cache::write(&key, KEEP, &encode_queue(&queue))
+            .inspect_err(|e| log::warn!("room {room}: append queue not saved: {e}"))
+            .is_ok();
     let _ = tx.cancel_insert_or_update();
-    saved.then_some(out)
+    saved
 }
 
 /// Adds `queued` at the end of the room's queue; `false` if it could not be.
 pub fn enqueue(room: &RoomId, queued: &Queued) -> bool {
-    with_queue(room, |queue| queue.push(queued.clone())).is_some()
+    with_queue(room, &mut |queue| queue.push(queued.clone()))
 }
 
 /// Takes up to `BATCH_MAX` drafts from the front of the queue.
 pub fn take_batch(room: &RoomId) -> Vec<Queued> {
-    with_queue(room, |queue| {
+    let mut batch = Vec::new();
+    let taken = with_queue(room, &mut |queue| {
         let n = queue.len().min(BATCH_MAX);
-        queue.drain(..n).collect()
-    })
-    .unwrap_or_default()
+        batch = queue.drain(..n).collect();
+    });
+    if taken { batch } else { Vec::new() }
 }
 
 /// Takes `ticket`'s draft back out of the queue: `true` if it was still there (nobody
 /// will append it now but its own post).
 pub fn withdraw(room: &RoomId, ticket: &str) -> bool {
-    with_queue(room, |queue| {
+    let mut found = false;
+    let saved = with_queue(room, &mut |queue| {
         let before = queue.len();
         queue.retain(|q| q.ticket != ticket);
-        queue.len() < before
-    })
-    .unwrap_or(false)
+        found = queue.len() < before;
+    });
+    saved && found
 }
 
 /// Leaves `ticket`'s outcome for its post.
 pub fn settle(ticket: &str, outcome: &Outcome) {
-    let bytes = serde_json::to_vec(outcome).expect("outcomes serialize");
-    if let Err(e) = cache::write(&outcome_key(ticket), KEEP, &bytes) {
+    if let Err(e) = cache::write(&outcome_key(ticket), KEEP, outcome.encode().as_bytes()) {
         log::error!("outcome of queued post {ticket} not saved: {e}");
     }
 }
 
 /// `ticket`'s outcome, if a batch has settled it.
 pub fn outcome(ticket: &str) -> Option<Outcome> {
-    serde_json::from_slice(&cache::read(&outcome_key(ticket))?).ok()
+    Outcome::decode(std::str::from_utf8(&cache::read(&outcome_key(ticket))?).ok()?)
 }
 
 /// Waits (up to `OUTCOME_WAIT`) for the outcome of a draft another post's batch took.

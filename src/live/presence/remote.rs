@@ -91,12 +91,11 @@ pub fn write(room: &RoomId, summary: &Summary, timing: Timing, meter: &KvMeter) 
 pub fn read(room: &RoomId, own_pop: &str, timing: Timing, meter: &KvMeter) -> Vec<Summary> {
     let cache_key = format!("edge-chat:presence-others:{own_pop}:{room}");
     let ttl = Duration::from_secs(timing.remote_cache());
-    let filled = cache::read_or_fill(&cache_key, ttl, FILL_WAIT, || {
+    let filled = cache::read_or_fill(&cache_key, ttl, FILL_WAIT, &mut || {
         let summaries = read_kv(room, own_pop, meter);
-        Ok::<_, ()>(serde_json::to_vec(&summaries).expect("summaries always serialize"))
+        Some(serde_json::to_vec(&summaries).expect("summaries always serialize"))
     });
     filled
-        .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
         .unwrap_or_default()
 }
