@@ -17,7 +17,6 @@ use fastly::secret_store::SecretStore;
 
 use crate::budget;
 use crate::decimal;
-use crate::store::ListOrder;
 
 pub const CONFIG_STORE: &str = "edge_chat_config";
 pub const SECRET_STORE: &str = "edge_chat_secrets";
@@ -158,32 +157,6 @@ impl Config {
         Duration::from_secs(days * 24 * 3600)
     }
 
-    /// A simulated KV round trip for every operation (`kv_delay_ms`, 0..=1000; local
-    /// only, see `running_locally`): Fastly's KV latency on Viceroy (`timing`).
-    pub fn kv_delay(&self) -> Duration {
-        if !running_locally() {
-            return Duration::ZERO;
-        }
-        Duration::from_millis(self.number("kv_delay_ms", 0..=1000, 0))
-    }
-
-    /// How listed KV pages reach the code (`kv_list_order`: `shuffle` or `reverse`;
-    /// local only): a test switch for a store that documents no list order.
-    pub fn kv_list_order(&self) -> ListOrder {
-        if !running_locally() {
-            return ListOrder::AsListed;
-        }
-        match self.get("kv_list_order").as_deref().map(str::trim) {
-            None => ListOrder::AsListed,
-            Some("shuffle") => ListOrder::Shuffled,
-            Some("reverse") => ListOrder::Reversed,
-            Some(other) => {
-                log::error!("unknown kv_list_order {other:?}; listing as the store does");
-                ListOrder::AsListed
-            }
-        }
-    }
-
     /// Origins besides the service's own that may send unsafe requests and run passkey
     /// ceremonies (`rp_origins`, comma-separated, e.g. `https://chat.example.com`).
     pub fn allowed_origins(&self) -> Vec<String> {
@@ -310,29 +283,6 @@ impl Config {
         self.number("presence_heartbeat_secs", 1..=300, DEFAULT_HEARTBEAT_SECS)
     }
 
-    /// Local tests only: a request header naming the POP a request stands in for, so one
-    /// Viceroy can be several POPs, each with its own Core Cache state (presence, head
-    /// cache, append turns: `store::simulate_pop`), sharing one KV Store (`pop_header`,
-    /// or `presence_pop_header` as first named; unset: `FASTLY_POP`). Honoured only
-    /// locally: in production a client could otherwise pick its own POP's state.
-    pub fn pop_header(&self) -> Option<String> {
-        if !running_locally() {
-            return None;
-        }
-        self.get("pop_header")
-            .or_else(|| self.get("presence_pop_header"))
-    }
-
-    /// Local tests only: a request header whose value fails the KV operations it names
-    /// (`kv_fault_header`; see `store::fail_kv`). Honoured only locally, like the KV
-    /// switches, so no production request can break its own writes.
-    pub fn kv_fault_header(&self) -> Option<String> {
-        if !running_locally() {
-            return None;
-        }
-        self.get("kv_fault_header")
-    }
-
     /// The key session tokens are signed with (secret `session_key`), never anything a
     /// browser could learn. `None` refuses every session: no key, no sign-in.
     pub fn session_key(&self) -> Option<Vec<u8>> {
@@ -416,15 +366,6 @@ fn read_secret(name: &str) -> Option<String> {
     Some(text).filter(|t| !t.is_empty())
 }
 
-/// Whether this is Viceroy, the local test server: it names the host `localhost` and
-/// the POP `XXX`, which no Fastly cache node does. Local-only switches (`kv_delay_ms`,
-/// `kv_list_order`) are not even looked up elsewhere, so a production Config Store
-/// entry can neither slow the service nor cost it a lookup.
-fn running_locally() -> bool {
-    let env = |name| std::env::var(name).unwrap_or_default();
-    env("FASTLY_HOSTNAME") == "localhost" && env("FASTLY_POP") == "XXX"
-}
-
 /// Replaces `{service_id}` with this service's id, so one config value serves every
 /// service the package is deployed to.
 fn expand(template: &str) -> String {
@@ -437,5 +378,6 @@ fn unescape_pem(pem: &str) -> String {
     pem.replace("\\n", "\n")
 }
 
+mod local;
 #[cfg(test)]
 mod tests;

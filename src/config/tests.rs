@@ -1,4 +1,6 @@
+use super::local::running_locally;
 use super::*;
+use crate::store::ListOrder;
 
 #[test]
 fn placeholders_and_pem() {

@@ -75,7 +75,15 @@ impl Rooms<'_> {
                     return Ok(Appended { message, appended });
                 }
             }
-            appended.extend(stored?);
+            match stored {
+                Ok(messages) => appended.extend(messages),
+                Err(e) => {
+                    // Ours was not in it: take it back, so no later batch stores a post
+                    // whose client was told it failed.
+                    queue::withdraw(room, &mine.ticket);
+                    return Err(e);
+                }
+            }
         }
         // Ours is still queued behind others (or was taken and settled meanwhile).
         if queue::withdraw(room, &mine.ticket) {
