@@ -129,11 +129,13 @@ class QuietServer(ThreadingHTTPServer):
 
 class OutageProxy:
     """Stands between the service and Pushpin's publish endpoint: forwards each publish,
-    or answers 503 while `refusing`, and counts every request it gets."""
+    or answers 503 while `refusing`, or 400 to a body `refuse_body` says yes to, and counts
+    every request it gets."""
 
     def __init__(self, upstream_port):
         self.upstream_port = upstream_port
         self.refusing = False
+        self.refuse_body = lambda body: False
         self.requests = 0
         self.bodies = []
         self.lock = threading.Lock()
@@ -149,6 +151,8 @@ class OutageProxy:
                         proxy.bodies.append(json.loads(body))
                 if refusing:
                     status, answer = 503, b'{"msg":"outage"}'
+                elif proxy.refuse_body(body):
+                    status, answer = 400, b'{"msg":"unsupported item"}'
                 else:
                     r = request(f"http://127.0.0.1:{proxy.upstream_port}", "POST", self.path, body,
                                 {"Content-Type": "application/json"})
@@ -196,6 +200,30 @@ def settle(stack, proxy):
         assert time.monotonic() < deadline, "the service's requests never finished"
         time.sleep(0.2)
     return proxy.settled(quiet=0.5)
+
+
+def test_a_refused_multi_room_item_never_stops_the_rooms_delivery(make_stack, room):
+    """A post's room item and multi-room item go in one publish call. Should the publish
+    API refuse the multi-room item's Pushpin-only features (its content filter), the room's
+    subscribers still get the message: the room's item is sent again alone, and later posts
+    send multi-room items in calls of their own."""
+    pushpin_publish = free_port()
+    proxy = OutageProxy(pushpin_publish)
+    proxy.refuse_body = lambda body: b"content-filters" in body
+    own = make_stack(publish_port=pushpin_publish, publish_url=f"http://127.0.0.1:{proxy.port}/")
+    try:
+        with SSEClient(own.url, f"/rooms/{room}/events/") as sse:
+            sse.wait_for_event("stream-open")
+            first = timed("POST, its call refused", send_post, own.url, room, "one")
+            second = timed("POST, multi-room items apart", send_post, own.url, room, "two")
+            got = messages(sse.wait_for(lambda evs: len(messages(evs)) >= 2, timeout=15))
+        assert [i for i, _ in got] == [1, 2], "the room's stream has both, in order"
+        assert first.status == second.status == 200
+        settle(own, proxy)
+        channels = [sorted({item["channel"] for item in body["items"]}) for body in proxy.bodies]
+        assert [f"room-{room}"] in channels, "the room's items went alone"
+    finally:
+        proxy.close()
 
 
 def test_the_first_post_after_a_publish_outage_under_load_fits(make_stack, room):

@@ -44,6 +44,29 @@ pub const BUILD_ID: &str = "build-id";
 /// Where a stream is in each of its rooms, in the stream's room order.
 pub type Positions = Vec<(RoomId, MessageId)>;
 
+/// How long a POP remembers that the publish API refused a call carrying multi-room
+/// items (see [`refused`]).
+const REFUSED_MEMORY: std::time::Duration = std::time::Duration::from_secs(600);
+const REFUSED_KEY: &str = "edge-chat:multi-items-refused";
+
+/// Whether the publish API refused a call with multi-room items in it lately at this POP:
+/// then they go in calls of their own (`api::publish_new`), so that no refusal of them
+/// can hold back a room's own items.
+pub fn refused() -> bool {
+    crate::cache::read(REFUSED_KEY).is_some()
+}
+
+/// Remembers such a refusal.
+pub fn remember_refused() {
+    log::error!(
+        "the publish API refused a call with multi-room items: sending them apart for {} s",
+        REFUSED_MEMORY.as_secs()
+    );
+    if let Err(e) = crate::cache::write(REFUSED_KEY, REFUSED_MEMORY, b"1") {
+        log::warn!("multi-room refusal not remembered: {e}");
+    }
+}
+
 /// The channel multi-room streams hold for `room`.
 pub fn channel(room: &RoomId) -> String {
     format!("multi-{room}")

@@ -140,6 +140,8 @@ pub struct Publish {
     /// Requests this publish may still send (reserved in the budget, see `finish`).
     left: u32,
     started: Instant,
+    /// Whether the publish API refused a call outright (a 4xx other than 429).
+    refused: bool,
 }
 
 impl Publish {
@@ -166,6 +168,7 @@ impl Publish {
             pending: None,
             left,
             started: Instant::now(),
+            refused: false,
         };
         publish.pending = publish.send(0);
         publish
@@ -202,7 +205,13 @@ impl Publish {
     /// Waits for every call, in order, retrying what is worth retrying while the bound
     /// allows; returns how many calls (from the first) reached the publish API. A failure
     /// is logged.
-    pub fn finish(mut self) -> usize {
+    pub fn finish(self) -> usize {
+        self.finish_noting_refusal().0
+    }
+
+    /// As [`Publish::finish`], and whether the call that stopped it was refused outright
+    /// (a 4xx other than 429: retrying the same body cannot help).
+    pub fn finish_noting_refusal(mut self) -> (usize, bool) {
         let mut sent = 0;
         for call in 0..self.bodies.len() {
             if call > 0 {
@@ -215,7 +224,7 @@ impl Publish {
         }
         // What was reserved and not needed is given back.
         budget::unreserve_backend(self.left);
-        sent
+        (sent, self.refused)
     }
 
     fn finish_call(&mut self, call: usize) -> bool {
@@ -224,6 +233,7 @@ impl Publish {
             let pause = match outcome {
                 Some(Ok(resp)) if resp.get_status().is_success() => return true,
                 Some(Ok(resp)) if !is_retriable(resp.get_status()) => {
+                    self.refused = true;
                     self.log_refusal(resp);
                     return false;
                 }

@@ -14,7 +14,7 @@ use crate::model::RoomId;
 /// 20 posters × 5 posts at 30 ms/op spent 7.1 operations per post (max 46) and 1 in 100
 /// was refused; 4 s keeps twice that queue in line and a post's wall time far below
 /// the 60 s limit.
-const TURN_WAIT: Duration = Duration::from_secs(4);
+pub const TURN_WAIT: Duration = Duration::from_secs(4);
 /// First pause after a lost race (the cap of its jitter), doubling with each loss.
 const BACKOFF_FIRST: Duration = Duration::from_millis(4);
 /// Longest pause after a lost race: about one attempt at Fastly's KV latency (2–4
@@ -38,13 +38,19 @@ impl AppendTurn {
         self.0.is_some()
     }
 
+    /// Waits up to `TURN_WAIT` for the room's turn.
     pub fn take(room: &RoomId) -> Self {
+        Self::take_within(room, TURN_WAIT)
+    }
+
+    /// Waits up to `wait` for the room's turn; not held if it did not come.
+    pub fn take_within(room: &RoomId, wait: Duration) -> Self {
         let key = CacheKey::from(pop_key(&format!("append-turn:{room}")));
-        match Transaction::lookup(key).timeout(TURN_WAIT).execute() {
+        match Transaction::lookup(key).timeout(wait).execute() {
             Ok(tx) if tx.must_insert_or_update() => Self(Some(tx)),
             Ok(_) => Self(None),
             Err(e) => {
-                log::warn!("room {room}: appending without a turn: {e}");
+                log::warn!("room {room}: no turn: {e}");
                 Self(None)
             }
         }

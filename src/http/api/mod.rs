@@ -58,10 +58,13 @@ pub const MULTI_REQUESTS: u32 = 3;
 /// execution on a trial account); a backlog that does not fit is left where it stopped,
 /// still remembered, and the next post continues from there.
 ///
-/// The room's items and the multi-room streams' items go in separate calls, sent at the
-/// same time: the multi-room items use Pushpin features Fastly does not document
-/// (`live::multi`), and a refusal of them must not stop the room's live delivery. The
-/// room's calls are waited on first, so the multi-room calls never delay them either.
+/// The multi-room streams' items use Pushpin features Fastly does not document
+/// (`live::multi`), and a refusal of them must not stop the room's live delivery. A post
+/// (or a batch) sends its room items and multi-room items in one call; if the publish API
+/// refuses that call outright, the room's items go again alone at once (one more call),
+/// and this POP sends multi-room items in calls of their own for the next 10 minutes
+/// (`multi::refused`). A republished backlog always keeps them apart: the room's calls
+/// and the multi-room calls are sent at the same time, and the room's waited on first.
 pub fn publish_new(
     config: &Config,
     rooms: &Rooms,
@@ -113,6 +116,27 @@ pub fn publish_new(
         .zip(&entries)
         .map(|(item, (id, _))| multi::item(room, *id, &item.content))
         .collect();
+    if gap.is_none() && entries.len() * 2 <= ITEMS_PER_CALL && !multi::refused() {
+        // The usual case, one post or one batch: room and multi-room items in one call.
+        let first = entries[0].0;
+        let items: Vec<Item> = room_items.iter().cloned().chain(multi_items).collect();
+        let publishing = Publish::start_within(config, what.clone(), &items, ROOM_REQUESTS);
+        respond();
+        match publishing.finish_noting_refusal() {
+            (1, _) => {}
+            (_, true) => {
+                // Perhaps the multi-room items' Pushpin features: the room's own go
+                // alone now, and multi-room items apart from now on at this POP.
+                multi::remember_refused();
+                let alone = Publish::start_within(config, what, &room_items, MULTI_REQUESTS);
+                if alone.finish() == 0 {
+                    unpublished::remember(room, first);
+                }
+            }
+            (_, false) => unpublished::remember(room, first),
+        }
+        return;
+    }
     let publishing = Publish::start_within(config, what.clone(), &room_items, ROOM_REQUESTS);
     let multi_publishing = Publish::start_within(
         config,

@@ -1,14 +1,20 @@
 //! Appending posts together (group commit): the queue's side is `store::queue`; here
 //! the KV side, a batch claimed by one `Add` and then spread over its ids' keys.
 
+use std::time::{Duration, Instant};
+
 use time::OffsetDateTime;
 
 use super::super::queue::{self, Outcome, Queued};
-use super::super::turn::AppendTurn;
+use super::super::turn::{AppendTurn, TURN_WAIT};
 use super::super::window::{Entry, Window};
 use super::super::{StoreError, keys::message_key};
 use super::{APPEND_OPS, ATTEMPT_OPS, Rooms};
 use crate::model::{Draft, Message, MessageId, RoomId};
+
+/// How long a queued post waits for the turn at a time before looking whether a batch
+/// has appended its draft: how late it may learn that it has (a few cache reads a spell).
+const TURN_POLL: Duration = Duration::from_millis(20);
 
 /// What a post's append did.
 #[derive(Debug)]
@@ -44,14 +50,22 @@ impl Rooms<'_> {
     /// wait timed out with the draft still queued) it appends alone, as before.
     pub fn append(&self, room: &RoomId, draft: Draft) -> Result<Appended, StoreError> {
         let mine = Queued::new(&draft);
-        let queued = queue::enqueue(room, &mine);
-        let turn = AppendTurn::take(room);
-        if !queued {
-            return self.append_alone(room, &turn, draft);
+        if !queue::enqueue(room, &mine) {
+            return self.append_alone(room, &AppendTurn::take(room), draft);
         }
-        if let Some(outcome) = queue::outcome(&mine.ticket) {
-            return carried(outcome, &mine);
-        }
+        // Waits for the turn in short spells, looking for its outcome between them: a
+        // post some batch appended answers at once instead of waiting for its turn only
+        // to hand it on.
+        let deadline = Instant::now() + TURN_WAIT;
+        let turn = loop {
+            let turn = AppendTurn::take_within(room, TURN_POLL);
+            if let Some(outcome) = queue::outcome(&mine.ticket) {
+                return carried(outcome, &mine);
+            }
+            if turn.is_held() || Instant::now() >= deadline {
+                break turn;
+            }
+        };
         if !turn.is_held() {
             if queue::withdraw(room, &mine.ticket) {
                 return self.append_alone(room, &turn, draft);
