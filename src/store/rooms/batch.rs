@@ -16,6 +16,10 @@ use crate::model::{Draft, Message, MessageId, RoomId};
 /// has appended its draft: how late it may learn that it has (a few cache reads a spell).
 const TURN_POLL: Duration = Duration::from_millis(20);
 
+/// How long a post tries for a turn nobody holds before it queues (the cache's answer
+/// for a free turn is immediate).
+const IDLE_WAIT: Duration = Duration::from_millis(1);
+
 /// What a post's append did.
 #[derive(Debug)]
 pub struct Appended {
@@ -43,12 +47,18 @@ pub(super) fn carrier(windows: &[Window]) -> Window {
 impl Rooms<'_> {
     /// Stores `draft` as the room's next message.
     ///
-    /// The draft is queued (`queue`) and the post waits for the room's turn. When the
-    /// turn comes, another post may already have appended it (its outcome is there);
+    /// A post that finds the room's turn free appends alone. Otherwise the draft is
+    /// queued (`queue`) and the post waits for the turn. When the turn comes, another post may already have appended it (its outcome is there);
     /// otherwise this post appends what is queued, its own draft among them, and settles
     /// the others' outcomes. Without the queue (a cache failure) or without a turn (the
     /// wait timed out with the draft still queued) it appends alone, as before.
     pub fn append(&self, room: &RoomId, draft: Draft) -> Result<Appended, StoreError> {
+        // An idle room's turn is taken at once: nothing to batch with, so no queueing.
+        let idle = AppendTurn::take_within(room, IDLE_WAIT);
+        if idle.is_held() {
+            return self.append_alone(room, &idle, draft);
+        }
+        drop(idle);
         let mine = Queued::new(&draft);
         if !queue::enqueue(room, &mine) {
             return self.append_alone(room, &AppendTurn::take(room), draft);
