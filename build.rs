@@ -99,6 +99,18 @@ fn main() {
 }
 
 /// The regular files directly in `dir` (no subdirectories, no dotfiles), by name.
+/// A module without its whole-line `//` comments: they are for readers of `static/`, and
+/// every byte embedded counts against the package's 512 KiB (three copies: plain, gzip,
+/// brotli). Only lines that are nothing but a comment go, so no code changes; no module
+/// has such a line inside a template literal.
+fn without_comment_lines(bytes: &[u8]) -> Vec<u8> {
+    let text = std::str::from_utf8(bytes).expect("static modules are UTF-8");
+    text.split_inclusive('\n')
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect::<String>()
+        .into_bytes()
+}
+
 fn read_sources(dir: &Path) -> Vec<Source> {
     let mut sources: Vec<Source> = fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
@@ -106,8 +118,13 @@ fn read_sources(dir: &Path) -> Vec<Source> {
         .filter(|path| path.is_file())
         .filter_map(|path| {
             let name = path.file_name()?.to_str()?.to_owned();
+            let bytes = fs::read(&path).unwrap();
             (!name.starts_with('.')).then(|| Source {
-                bytes: fs::read(&path).unwrap(),
+                bytes: if name.ends_with(".js") {
+                    without_comment_lines(&bytes)
+                } else {
+                    bytes
+                },
                 name,
             })
         })

@@ -58,10 +58,7 @@ pub fn refused() -> bool {
 
 /// Remembers such a refusal.
 pub fn remember_refused() {
-    log::error!(
-        "the publish API refused a call with multi-room items: sending them apart for {} s",
-        REFUSED_MEMORY.as_secs()
-    );
+    log::error!("the publish API refused a call with multi-room items: sending them apart");
     if let Err(e) = crate::cache::write(REFUSED_KEY, REFUSED_MEMORY, b"1") {
         log::warn!("multi-room refusal not remembered: {e}");
     }

@@ -17,7 +17,7 @@ use super::local;
 use super::turn::{AppendTurn, after_lost_race, under_pressure};
 use super::window::{Entry, PendingClear, Window};
 use super::{StoreError, decode};
-use crate::model::{MessageId, RoomId, format_date};
+use crate::model::{MessageId, RoomId, parse_date};
 use time::OffsetDateTime;
 
 pub use batch::Appended;
@@ -272,9 +272,9 @@ fn outlives_copy(head: &Head, ttl: Duration) -> bool {
         Entry::Message(m) => Some(m.date.as_str()),
         _ => None,
     });
-    let expires_after = OffsetDateTime::now_utc() - ttl + cached_head::HEAD_TTL;
-    // The stored form sorts as it reads (fixed-width UTC), so no parsing is needed.
-    newest_date.is_some_and(|date| date > format_date(expires_after).as_str())
+    let age =
+        |date| OffsetDateTime::now_utc() - parse_date(date).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    newest_date.is_some_and(|date| age(date) < ttl.saturating_sub(cached_head::HEAD_TTL))
 }
 
 mod batch;
