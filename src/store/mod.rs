@@ -1,7 +1,8 @@
 //! Rooms and messages in a Fastly KV Store.
 //!
 //! # Schema
-//! One key per message, written once and never rewritten:
+//! One key per entry, claimed once with an `Add` (rewritten only to erase or edit what
+//! it copied, or, for a batch's first key, to give it its ordinary window):
 //!
 //! ```text
 //! m:<room>:<9999999999 - id, 10 digits>  →  {"writer": "<uuid>", "messages": [ … ]}
@@ -13,17 +14,19 @@
 //!   so `head` checks each page and falls back to a full listing when it is not in order.
 //! * **Windows.** The value of message `n` holds messages `n-49 ..= n` (oldest first):
 //!   the writer copies the previous window and appends. Any 50 consecutive messages are
-//!   then one lookup away, so the newest 50 cost 2 operations (list + lookup) and a
-//!   resume that missed `k` messages costs `1 + ⌈k/50⌉`.
+//!   then one lookup away, so the newest 50 cost 2 operations (list + lookup), or none
+//!   when this POP holds the head (`cached_head`), and a resume that missed `k` messages
+//!   costs about `⌈k/50⌉` more.
 //! * **Ids without a counter.** A writer reads the head `n` and inserts `n+1` with
 //!   `InsertMode::Add` (insert-if-absent). Losing a race means someone else holds `n+1`;
 //!   we back off and extend the winner's window (or re-read the head), within a budget
 //!   of attempts and KV operations sized for Fastly's 20–50 ms round trips. Ids only
-//!   ever extend an existing window by one, so they are 1, 2, 3, … with no gaps and no
-//!   duplicates.
+//!   ever extend an existing window (by one, or by a batch claimed whole with one `Add`:
+//!   `rooms::batch`), so they are 1, 2, 3, … with no gaps and no duplicates.
 //! * **Turns.** Posts to one room at one POP take turns (`turn::AppendTurn`, a lock made
-//!   of the cache's request collapsing), so they queue instead of racing each other, and
-//!   the `Add` decides between POPs. Viceroy's `Add` is check-then-write, not atomic: a
+//!   of the cache's request collapsing), so they queue instead of racing each other; the
+//!   turn's holder appends the queued posts together (`queue`); and the `Add` decides
+//!   between POPs. Viceroy's `Add` is check-then-write, not atomic: a
 //!   post that appends without its turn (the wait timed out) reads the key back and
 //!   compares the `writer` token, so a lost race is detected, not assumed away. (Reading
 //!   back alone is not enough: under CPU load a writer preempted between Viceroy's check
@@ -31,12 +34,14 @@
 //! * **Retention.** Every key carries the configured TTL; expired keys vanish from
 //!   lists and lookups, so an old room's history simply ages out.
 //!
-//! Files: `keys` (the message key layout), `window` (window arithmetic), `rooms` (reads
-//! and appends), `head` (finding a room's newest id whatever the list order), `turn`
-//! (the per-POP append lock and retry pauses), `local` (local-only KV latency and
-//! list-order switches), `accounts` (people, passkeys, API keys and ceremonies, with
-//! their own key layout), `kv` (metered JSON records). Failures are [`StoreError`]s;
-//! the HTTP layer decides what a client sees.
+//! Files: `keys` (the message key layout), `window` (window arithmetic), `rooms`
+//! (appends; `reads`; `batch`: group commit), `head` (finding a room's newest id whatever
+//! the list order), `cached_head` (this POP's copy of each head, so reads mostly skip
+//! KV), `queue` (posts waiting for a room's turn), `turn` (the per-POP append lock and
+//! retry pauses), `local` (local-only KV latency, list-order, POP and fault switches),
+//! `accounts` (people, passkeys, API keys and ceremonies, with their own key layout),
+//! `presence` (each POP's roster summary), `kv` (metered JSON records). Failures are
+//! [`StoreError`]s; the HTTP layer decides what a client sees.
 
 mod accounts;
 mod cached_head;
@@ -45,6 +50,7 @@ mod keys;
 mod kv;
 mod local;
 mod moderation;
+pub mod presence;
 mod queue;
 mod rooms;
 mod turn;

@@ -18,13 +18,12 @@
 
 use std::time::Duration;
 
-use fastly::kv_store::{InsertMode, KVStore, KVStoreError};
 use serde::{Deserialize, Serialize};
 
 use super::Timing;
 use crate::cache;
 use crate::model::RoomId;
-use crate::store::STORE_NAME;
+use crate::store;
 use crate::timing::KvMeter;
 
 /// Other POPs' summaries read for one room at most: a bound on the lookups of one read.
@@ -54,36 +53,16 @@ pub fn fresh_names(summaries: &[Summary], own_pop: &str, now: u64, timing: Timin
         .collect()
 }
 
-fn key(room: &RoomId, pop: &str) -> String {
-    format!("{}{pop}", prefix(room))
-}
-
-fn prefix(room: &RoomId) -> String {
-    format!("presence:{room}:")
-}
-
-fn open() -> Option<KVStore> {
-    KVStore::open(STORE_NAME).ok().flatten()
-}
-
 /// The longest an opening waits for another's read of the summaries.
 const FILL_WAIT: Duration = Duration::from_secs(2);
 
-/// Writes this POP's summary (one KV write). A failure only delays other POPs' view.
+/// Writes this POP's summary (one KV write, `store::presence`). A failure only delays
+/// other POPs' view.
 pub fn write(room: &RoomId, summary: &Summary, timing: Timing, meter: &KvMeter) {
-    let Some(kv) = open() else { return };
     let body = serde_json::to_vec(summary).expect("a summary always serializes");
     // KV's TTL is at least a minute; readers judge freshness by `written`.
     let ttl = Duration::from_secs(timing.stale().max(60));
-    let written = meter.time(1, || {
-        kv.build_insert()
-            .mode(InsertMode::Overwrite)
-            .time_to_live(ttl)
-            .execute(&key(room, &summary.pop), body)
-    });
-    if let Err(e) = written {
-        log::warn!("presence summary of {room} not written: {e}");
-    }
+    store::presence::write_summary(room, &summary.pop, body, ttl, meter);
 }
 
 /// Other POPs' summaries of `room`, from this POP's Core Cache or else from KV: one
@@ -101,33 +80,9 @@ pub fn read(room: &RoomId, own_pop: &str, timing: Timing, meter: &KvMeter) -> Ve
 }
 
 fn read_kv(room: &RoomId, own_pop: &str, meter: &KvMeter) -> Vec<Summary> {
-    let Some(kv) = open() else {
-        return Vec::new();
-    };
-    let own = key(room, own_pop);
-    let listed = meter.time(1, || {
-        kv.build_list()
-            .prefix(&prefix(room))
-            .limit(POPS_MAX as u32 + 1)
-            .execute()
-    });
-    let keys: Vec<String> = match listed {
-        Ok(page) => page.into_keys().into_iter().filter(|k| *k != own).collect(),
-        Err(e) => {
-            log::warn!("presence summaries of {room} not listed: {e}");
-            return Vec::new();
-        }
-    };
-    keys.iter()
-        .take(POPS_MAX)
-        .filter_map(|k| match meter.time(1, || kv.lookup(k)) {
-            Ok(mut found) => serde_json::from_slice(&found.take_body_bytes()).ok(),
-            Err(KVStoreError::ItemNotFound) => None,
-            Err(e) => {
-                log::warn!("presence summary {k} not read: {e}");
-                None
-            }
-        })
+    store::presence::read_summaries(room, own_pop, POPS_MAX, meter)
+        .iter()
+        .filter_map(|body| serde_json::from_slice(body).ok())
         .collect()
 }
 
