@@ -7,15 +7,29 @@ use std::io::{Read, Write};
 use std::time::Duration;
 
 use fastly::cache::core::{self, CacheKey};
+use fastly::http::body::StreamingBody;
 
 /// The value under `key`, if there is one and it can be read.
 pub fn read(key: &str) -> Option<Vec<u8>> {
     let found = core::lookup(CacheKey::from(key.to_owned()))
         .execute()
         .ok()??;
+    bytes_of(&found)
+}
+
+/// A found object's whole value.
+fn bytes_of(found: &core::Found) -> Option<Vec<u8>> {
     let mut bytes = Vec::new();
     found.to_stream().ok()?.read_to_end(&mut bytes).ok()?;
     Some(bytes)
+}
+
+/// Writes `bytes` as an insertion's whole value.
+fn put(body: Result<StreamingBody, core::CacheError>, bytes: &[u8]) -> Result<(), String> {
+    let mut body = body.map_err(|e| e.to_string())?;
+    body.write_all(bytes)
+        .and_then(|()| body.finish())
+        .map_err(|e| e.to_string())
 }
 
 /// The value under `key` read as a decimal number.
@@ -25,12 +39,10 @@ pub fn read_number(key: &str) -> Option<u64> {
 
 /// Stores `bytes` under `key` for `ttl`, replacing what was there.
 pub fn write(key: &str, ttl: Duration, bytes: &[u8]) -> Result<(), String> {
-    let mut body = core::insert(CacheKey::from(key.to_owned()), ttl)
-        .execute()
-        .map_err(|e| e.to_string())?;
-    body.write_all(bytes)
-        .and_then(|()| body.finish())
-        .map_err(|e| e.to_string())
+    put(
+        core::insert(CacheKey::from(key.to_owned()), ttl).execute(),
+        bytes,
+    )
 }
 
 /// The value under `key`, or else the one `fill` makes, then stored for `ttl`. Callers
@@ -54,11 +66,7 @@ pub fn read_or_fill(
             return fill();
         }
     };
-    let found = tx.found().and_then(|found| {
-        let mut bytes = Vec::new();
-        found.to_stream().ok()?.read_to_end(&mut bytes).ok()?;
-        Some(bytes)
-    });
+    let found = tx.found().as_ref().and_then(bytes_of);
     if found.is_some() {
         return found;
     }
@@ -67,16 +75,7 @@ pub fn read_or_fill(
     }
     match fill() {
         Some(bytes) => {
-            let stored = tx
-                .insert(ttl)
-                .execute()
-                .map_err(|e| e.to_string())
-                .and_then(|mut body| {
-                    body.write_all(&bytes)
-                        .and_then(|()| body.finish())
-                        .map_err(|e| e.to_string())
-                });
-            if let Err(e) = stored {
+            if let Err(e) = put(tx.insert(ttl).execute(), &bytes) {
                 log::warn!("{key} not cached: {e}");
             }
             Some(bytes)

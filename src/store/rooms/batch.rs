@@ -48,9 +48,10 @@ impl Rooms<'_> {
     /// Stores `draft` as the room's next message.
     ///
     /// A post that finds the room's turn free appends alone. Otherwise the draft is
-    /// queued (`queue`) and the post waits for the turn. When the turn comes, another post may already have appended it (its outcome is there);
-    /// otherwise this post appends what is queued, its own draft among them, and settles
-    /// the others' outcomes. Without the queue (a cache failure) or without a turn (the
+    /// queued (`queue`) and the post waits for the turn. When the turn comes, another
+    /// post may already have appended it (its outcome is there); otherwise this post
+    /// appends what is queued, its own draft among them, and settles the others'
+    /// outcomes. Without the queue (a cache failure) or without a turn (the
     /// wait timed out with the draft still queued) it appends alone, as before.
     pub fn append(&self, room: &RoomId, draft: Draft) -> Result<Appended, StoreError> {
         // An idle room's turn is taken at once: nothing to batch with, so no queueing.
@@ -91,7 +92,8 @@ impl Rooms<'_> {
             if batch.is_empty() {
                 break;
             }
-            let stored = self.append_batch(room, &turn, &batch);
+            let drafts: Vec<Draft> = batch.iter().map(Queued::draft).collect();
+            let stored = self.append_drafts(room, &turn, &drafts);
             for (queued, result) in batch.iter().zip(settle(&batch, &stored)) {
                 if queued.ticket == mine.ticket {
                     let message = result?;
@@ -123,45 +125,36 @@ impl Rooms<'_> {
         Ok(Appended { message, appended })
     }
 
+    /// Appends `draft` by itself: a batch of one.
     fn append_alone(
         &self,
         room: &RoomId,
         turn: &AppendTurn,
         draft: Draft,
     ) -> Result<Appended, StoreError> {
-        let now = OffsetDateTime::now_utc();
-        let message = self.append_entry(
-            room,
-            turn,
-            1,
-            |id| {
-                let message = draft.clone().into_message(id, now);
-                (vec![Entry::Message(message.clone())], message)
-            },
-            &|_| None,
-        )?;
+        let appended = self.append_drafts(room, turn, &[draft])?;
         Ok(Appended {
-            appended: vec![message.clone()],
-            message,
+            message: appended[0].clone(),
+            appended,
         })
     }
 
-    /// Appends `batch` in order at the room's next ids, all dated now.
-    fn append_batch(
+    /// Appends `drafts` in order at the room's next ids, all dated now.
+    fn append_drafts(
         &self,
         room: &RoomId,
         turn: &AppendTurn,
-        batch: &[Queued],
+        drafts: &[Draft],
     ) -> Result<Vec<Message>, StoreError> {
         let now = OffsetDateTime::now_utc();
         self.append_entry(
             room,
             turn,
-            batch.len(),
+            drafts.len(),
             |first| {
                 let messages: Vec<Message> = (first..)
-                    .zip(batch)
-                    .map(|(id, queued)| queued.draft().into_message(id, now))
+                    .zip(drafts)
+                    .map(|(id, draft)| draft.clone().into_message(id, now))
                     .collect();
                 let entries = messages.iter().cloned().map(Entry::Message).collect();
                 (entries, messages)
