@@ -20,6 +20,7 @@ CLI: .tools/venv/bin/python scripts/stack.py --wasm bin/main.wasm
 
 import argparse
 import atexit
+import json
 import os
 import shutil
 import signal
@@ -167,7 +168,7 @@ class Stack:
     and starve live delivery. The bench sets it only to report both."""
 
     def __init__(self, wasm, port=None, pushpin_port=None, publish_port=None, config=None,
-                 publish_url=None, message_rate=None, keep_dir=False, backends=None):
+                 publish_url=None, message_rate=None, keep_dir=False, backends=None, kv=None):
         self.wasm = Path(wasm).resolve()
         auto = iter(free_ports(3))
         self.port = port or next(auto)
@@ -175,6 +176,7 @@ class Stack:
         self.publish_port = publish_port or next(auto)
         self.config = dict(config or {})
         self.backends = dict(backends or {})
+        self.kv = dict(kv or {})  # records added to the KV seed: {key: JSON-able value}
         self.publish_url = publish_url or f"http://127.0.0.1:{self.publish_port}/"
         self.message_rate = message_rate
         self.keep_dir = keep_dir or bool(os.environ.get("EDGE_CHAT_KEEP_STACK"))
@@ -261,6 +263,12 @@ class Stack:
         manifest = local_manifest(self.port, self.publish_url, self.config,
                                   backends=self.backends)
         iss, key = grip_signing(manifest)
+        if self.kv:
+            chat = manifest["local_server"]["kv_stores"]["chat"]
+            seed = json.loads(Path(chat["file"]).read_text())
+            seed.update({k: json.dumps(v) for k, v in self.kv.items()})
+            chat["file"] = str(self.dir / "kv-seed.json")
+            Path(chat["file"]).write_text(json.dumps(seed))
         (self.dir / "fastly.toml").write_text(dump_toml(manifest))
         self._write_routes(self.port)
         (self.dir / "run").mkdir()

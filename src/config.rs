@@ -26,6 +26,11 @@ const DEFAULT_KEEP_ALIVE_SECS: u64 = 20;
 const DEFAULT_HEARTBEAT_SECS: u64 = 30;
 const DEFAULT_RETENTION_DAYS: u64 = 30;
 const DEFAULT_SESSION_HOURS: u64 = 24;
+/// How long a session token is believed without a KV check (`session_check_secs`):
+/// the bound on how long a signed-out session may still read and a held stream
+/// of it may last, five minutes, less a minute of slack for Fanout's link timers.
+const DEFAULT_SESSION_CHECK_SECS: u64 = 240;
+const SESSION_CHECK_MAX: u64 = 300;
 const DEFAULT_CHALLENGE_SECS: u64 = 300;
 /// How recent a passkey check account changes need (`reauth_secs`): five minutes, long
 /// enough to add a passkey and mint a key after signing in, short enough that a stolen
@@ -198,10 +203,19 @@ impl Config {
             .unwrap_or_else(|| DEFAULT_RP_NAME.into())
     }
 
-    /// How long a sign-in lasts (`session_hours`).
+    /// How long a sign-in lasts: `session_secs` if set (the tests shorten it), else
+    /// `session_hours`.
     pub fn session_lifetime(&self) -> Duration {
         let hours = self.number("session_hours", 1..=24 * 365, DEFAULT_SESSION_HOURS);
-        Duration::from_secs(hours * 3600)
+        let secs = self.number("session_secs", 5..=24 * 365 * 3600, hours * 3600);
+        Duration::from_secs(secs)
+    }
+
+    /// How long a session's token is believed without a KV check, and how often a held
+    /// stream's session or API key is checked again (`session_check_secs`, at most 300).
+    pub fn session_check(&self) -> Duration {
+        let range = 1..=SESSION_CHECK_MAX;
+        Duration::from_secs(self.number("session_check_secs", range, DEFAULT_SESSION_CHECK_SECS))
     }
 
     /// How recent the session's passkey check must be for adding or removing a passkey

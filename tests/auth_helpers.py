@@ -14,6 +14,7 @@ work and changed in one way each.
 """
 
 import hashlib
+import os
 import hmac
 import json
 import time
@@ -51,13 +52,15 @@ def _b64json(obj) -> str:
 
 
 def forge_session(user_id, name, *, key=None, alg="HS256", issuer=SESSION_ISSUER,
-                  expires_in=3600, claims=None) -> str:
+                  expires_in=3600, session_id=None, epoch=0, claims=None) -> str:
     """A session token as the service issues one; each keyword changes one thing about it.
-    `alg="none"` leaves the signature empty; `claims` adds or replaces claims (a None value
-    removes one)."""
+    The session (`jti`: id, account epoch, end) ends `expires_in` from now, fresh until
+    then; a new random id unless `session_id` names one. `alg="none"` leaves the
+    signature empty; `claims` adds or replaces claims (a None value removes one)."""
     now = int(time.time())
-    body = {"iat": now, "exp": now + expires_in, "nbf": now, "iss": issuer,
-            "sub": f"{user_id}:{name}"}
+    sid = session_id or b64url(os.urandom(12))
+    body = {"iat": now, "exp": now + expires_in, "iss": issuer, "sub": f"{user_id}:{name}",
+            "jti": f"{sid}.{epoch}.{now + expires_in}"}
     for claim, value in (claims or {}).items():
         if value is None:
             body.pop(claim, None)

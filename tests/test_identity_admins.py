@@ -5,7 +5,8 @@ that account whatever its name; a listed name is compared exactly and counts onl
 account that holds exactly that name, never for a look-alike or for another account
 presenting the same name. Sessions for a chosen account id are signed with the stack's dev
 `session_key` as the service signs them (`forge_session`): an account's id is only known
-after its sign-up, and a stack's config is fixed when it starts.
+after its sign-up, and a stack's config is fixed when it starts. The listed id's account
+record is seeded into the stack's KV, as a write checks that its session's account stands.
 """
 
 import os
@@ -35,13 +36,24 @@ def is_admin_page(browser, room):
 @pytest.fixture(scope="module")
 def admins():
     return {"id": b64url(os.urandom(16)), "name": random_name("Mod"),
-            "ghost": random_name("Ghost")}
+            "ghost": random_name("Ghost"), "impostor": b64url(os.urandom(16)),
+            "ghost_impostor": b64url(os.urandom(16))}
+
+
+def account(user_id, name):
+    return {"id": user_id, "name": name, "created": "2026-12-05", "passkeys": [],
+            "api_keys": []}
 
 
 @pytest.fixture(scope="module")
 def admin_stack(admins):
+    # Accounts whose records claim a listed name without holding it (no `name:` record):
+    # what a session presenting someone else's name would be.
+    seeded = [account(admins["id"], "listed"), account(admins["impostor"], admins["name"]),
+              account(admins["ghost_impostor"], admins["ghost"])]
     s = _start(config={"auth_mode": "passkey",
-                       "admins": f"{admins['id']}, {admins['name']}, {admins['ghost']}"})
+                       "admins": f"{admins['id']}, {admins['name']}, {admins['ghost']}"},
+               kv={f"user:{a['id']}": a for a in seeded})
     yield s
     _stop(s)
 
@@ -69,9 +81,9 @@ def test_a_listed_name_is_an_admin_only_as_the_account_holding_it(admin_stack, a
     name = admins["name"]
     impostors = [
         # Another account presenting the admin's exact name.
-        session_for(admin_stack, b64url(os.urandom(16)), name),
+        session_for(admin_stack, admins["impostor"], name),
         # A listed name nobody holds yet.
-        session_for(admin_stack, b64url(os.urandom(16)), admins["ghost"]),
+        session_for(admin_stack, admins["ghost_impostor"], admins["ghost"]),
     ]
     # Look-alikes that can sign up (Cyrillic о; a variation selector). Where the name
     # rule refuses one, it is no admin either.

@@ -2,7 +2,10 @@
 //!
 //! * `webauthn`: verifying passkey ceremonies (WebAuthn Level 3, pure functions).
 //! * `ceremony`: the options a browser needs to create or use a passkey.
-//! * `session`: the signed cookie a passkey sign-in sets (no KV read to check).
+//! * `session`: the signed cookie a passkey sign-in sets (no KV read while it is fresh).
+//! * `standing`: whether a session or API key still stands (one KV read), and the
+//!   fresh cookie a stale session's check earns.
+//! * `stream_pass`: the credential a held stream's links carry, checked again on each.
 //! * `api_key`: bearer keys for programs, stored hashed (two KV reads to check: the
 //!   key's record and its owner's, which must still list it).
 //! * `admins`: who moderates everyone (`admins` lists account ids or exact names).
@@ -22,6 +25,8 @@ pub mod grip_sig;
 #[cfg(test)]
 mod props;
 pub mod session;
+pub mod standing;
+pub mod stream_pass;
 pub mod webauthn;
 
 use fastly::Request;
@@ -45,7 +50,7 @@ pub struct Principal {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Via {
     /// A browser's session cookie.
-    Session,
+    Session(Session),
     /// `Authorization: Bearer <key>`, one of the user's API keys.
     ApiKey { key_id: String },
 }
@@ -55,6 +60,8 @@ pub enum Via {
 pub enum Refused {
     /// A bearer key that is unknown or revoked: refused at once, never ignored.
     BadKey,
+    /// A session cookie whose session was signed out or ended (its cookie is cleared).
+    SessionEnded,
     Store(StoreError),
 }
 
@@ -65,7 +72,8 @@ pub fn is_secure(req: &Request) -> bool {
 }
 
 /// Who is asking: a bearer API key if one is presented (two KV lookups), else a valid
-/// session cookie (no KV), else nobody.
+/// session cookie: no KV while its token is fresh and the request only reads, one
+/// lookup otherwise (`standing`).
 pub fn identify(
     req: &Request,
     config: &Config,
@@ -78,10 +86,15 @@ pub fn identify(
             .map(Some)
             .ok_or(Refused::BadKey);
     }
-    Ok(session_of(req, config).map(|s| Principal {
-        user_id: s.user_id,
-        name: s.name,
-        via: Via::Session,
+    let Some(verified) = session_token(req, config) else {
+        return Ok(None);
+    };
+    let writes = !req.get_method().is_safe();
+    let session = standing::session(req, config, meter, verified, writes)?;
+    Ok(Some(Principal {
+        user_id: session.user_id.clone(),
+        name: session.name.clone(),
+        via: Via::Session(session),
     }))
 }
 
@@ -97,8 +110,7 @@ fn listed_key(hash: &str, meter: &KvMeter) -> Result<Option<Principal>, StoreErr
     let Some(user) = accounts.user(&owner.user_id)? else {
         return Ok(None);
     };
-    let listed = (user.api_keys.iter()).any(|k| k.id == owner.key_id && !k.removing);
-    Ok(listed.then(|| Principal {
+    Ok(user.lists_key(&owner.key_id).then(|| Principal {
         user_id: user.id,
         name: user.name,
         via: Via::ApiKey {
@@ -107,19 +119,26 @@ fn listed_key(hash: &str, meter: &KvMeter) -> Result<Option<Principal>, StoreErr
     }))
 }
 
-/// The valid session in the request's cookie, if any.
-pub fn session_of(req: &Request, config: &Config) -> Option<Session> {
+/// The session in the request's cookie, as its signed token says, if the signature
+/// holds and the session has not reached its end; whether it still stands is
+/// `standing`'s question.
+fn session_token(req: &Request, config: &Config) -> Option<session::Verified> {
     let key = config.session_key()?;
     let cookies = req.header_text(header::COOKIE)?;
-    session::verify(&key, session::token_in(cookies, is_secure(req))?)
+    let token = session::token_in(cookies, is_secure(req))?;
+    session::verify(&key, token, now())
 }
 
-/// When the passkey check behind the request's session happened (Unix seconds), if it
-/// carries a valid session (see `session::checked_at`).
-pub fn passkey_checked_at(req: &Request, config: &Config) -> Option<i64> {
-    let key = config.session_key()?;
-    let cookies = req.header_text(header::COOKIE)?;
-    session::checked_at(&key, session::token_in(cookies, is_secure(req))?)
+/// The signed-in person a page is for (pages only read): `None` when nobody is, or
+/// their session has ended (its cookie is then cleared).
+pub fn session_of(req: &Request, config: &Config, meter: &KvMeter) -> Option<Session> {
+    let verified = session_token(req, config)?;
+    standing::session(req, config, meter, verified, false).ok()
+}
+
+/// The time now, in Unix seconds.
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
 /// Whether the request presents the Secret Store's `admin_key` as its bearer token.

@@ -38,6 +38,13 @@ pub fn require_user(
         Err(Refused::BadKey) => Err(ApiError::unauthorized(
             "This API key is not valid: it is unknown or was revoked.",
         )),
+        Err(Refused::SessionEnded) => {
+            let mut ended = ApiError::unauthorized(
+                "Your session has ended (signed out, or a passkey was removed): sign in again.",
+            );
+            ended.code = "session_ended";
+            Err(ended)
+        }
         Err(Refused::Store(e)) => Err(e.into()),
     }
 }

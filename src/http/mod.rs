@@ -56,6 +56,7 @@ pub fn valid_pop(pop: &str) -> bool {
 pub fn serve(req: Request) {
     let meter = KvMeter::default();
     let config = Config::open();
+    auth::standing::take_cookie();
     web::headers::note_https(auth::is_secure(&req));
     crate::store::simulate(config.kv_delay(), config.kv_list_order());
     crate::store::simulate_pop(simulated_pop(&req, &config).as_deref());
@@ -125,7 +126,7 @@ fn pages(req: &Request, route: Route, config: &Config, meter: &KvMeter) -> Respo
     };
     // Pages are for browsers: in passkey mode they go by the session cookie alone.
     let session = match config.auth_mode() {
-        AuthMode::Passkey => Some(auth::session_of(req, config)),
+        AuthMode::Passkey => Some(auth::session_of(req, config, meter)),
         AuthMode::Open => None,
     };
     match (route, session) {
@@ -207,5 +208,12 @@ pub fn send(result: Result<Response, ApiError>, meter: &KvMeter) {
     resp.set_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     resp.set_header("Server-Timing", meter.server_timing());
     web::headers::strict_transport_security(&mut resp);
+    // A session check's fresh token (or an ended session's clearing), unless the
+    // response sets the session itself (sign-in, sign-out).
+    if let Some(cookie) = auth::standing::take_cookie()
+        && !resp.contains_header(header::SET_COOKIE)
+    {
+        resp.set_header(header::SET_COOKIE, cookie);
+    }
     resp.send_to_client();
 }

@@ -8,6 +8,8 @@
 //!    channel.
 //! 3. Fanout keeps the connection; every message published to the channel is appended.
 //!    `prev-id` lets Fanout notice a gap and fetch our `Grip-Link` to fill it.
+//! 4. A stream held for someone whose session or API key may end ([`Recheck`]) has its
+//!    link fetched on a timer too, and each fetch checks them again.
 
 use fastly::Response;
 use fastly::http::header;
@@ -21,6 +23,25 @@ pub fn channel(room: &RoomId) -> String {
     format!("room-{room}")
 }
 
+/// A stream held for someone whose session or API key may end. Its links carry `query`
+/// (their pass, `auth::stream_pass`) and Fanout fetches them every `every_secs` at
+/// most, each fetch a check. `channel`, the holder's own, is never published to: Fanout
+/// (Pushpin's `httpsession`) restarts a link's timer whenever every channel of the
+/// stream had activity, so a busy room alone would put the check off forever.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recheck {
+    pub query: String,
+    pub every_secs: u64,
+    pub channel: String,
+}
+
+impl Recheck {
+    /// `link` carrying the pass.
+    fn link(&self, link: &str) -> String {
+        format!("{link}&{}", self.query)
+    }
+}
+
 /// Instructions for a stream Fanout should hold open on `room` after sending the body.
 pub struct Hold<'a> {
     pub room: &'a RoomId,
@@ -31,6 +52,7 @@ pub struct Hold<'a> {
     pub recover_link: String,
     /// Fetch the link at once rather than on a gap (the backlog was cut short).
     pub link_now: bool,
+    pub recheck: Option<&'a Recheck>,
 }
 
 impl Hold<'_> {
@@ -47,25 +69,42 @@ impl Hold<'_> {
             self.keep_alive_secs,
             &self.recover_link,
             self.link_now,
+            self.recheck,
         );
     }
 }
 
 /// The keep-alive and recovery link every stream hold carries. `link_now`: fetch the
-/// link at once rather than on a gap (the backlog was cut short).
-pub fn keep_alive_and_link(resp: &mut Response, keep_alive_secs: u32, link: &str, link_now: bool) {
+/// link at once rather than on a gap (the backlog was cut short); else with a
+/// `recheck`, on its timer.
+pub fn keep_alive_and_link(
+    resp: &mut Response,
+    keep_alive_secs: u32,
+    link: &str,
+    link_now: bool,
+    recheck: Option<&Recheck>,
+) {
     resp.set_header(
         "Grip-Keep-Alive",
         format!("{KEEP_ALIVE_CSTRING}; format=cstring; timeout={keep_alive_secs}"),
     );
     // Pushpin ends a stream whose channel has prev-id but no next link.
-    let now = if link_now { "; timeout=0" } else { "" };
-    resp.set_header("Grip-Link", format!("<{link}>; rel=next{now}"));
+    let timeout = match (link_now, recheck) {
+        (true, _) => "; timeout=0".to_owned(),
+        (false, Some(r)) => format!("; timeout={}", r.every_secs),
+        (false, None) => String::new(),
+    };
+    let link = recheck.map_or_else(|| link.to_owned(), |r| r.link(link));
+    resp.set_header("Grip-Link", format!("<{link}>; rel=next{timeout}"));
+    if let Some(r) = recheck {
+        resp.append_header("Grip-Channel", r.channel.as_str());
+    }
 }
 
 /// The backlog was cut short: Fanout sends this body, then fetches `next_link`.
-pub fn continue_at(resp: &mut Response, next_link: &str) {
-    resp.set_header("Grip-Link", format!("<{next_link}>; rel=next"));
+pub fn continue_at(resp: &mut Response, next_link: &str, recheck: Option<&Recheck>) {
+    let link = recheck.map_or_else(|| next_link.to_owned(), |r| r.link(next_link));
+    resp.set_header("Grip-Link", format!("<{link}>; rel=next"));
 }
 
 /// Headers every SSE response carries, held or not.
@@ -90,6 +129,7 @@ mod tests {
             keep_alive_secs: 20,
             recover_link: "/rooms/a.b/events/?link=next&recover=true".into(),
             link_now: false,
+            recheck: None,
         }
         .apply(&mut resp);
         assert_eq!(resp.get_header_str("Grip-Hold"), Some("stream"));
@@ -110,6 +150,42 @@ mod tests {
         assert_eq!(
             resp.get_header_str("Content-Type"),
             Some("text/event-stream")
+        );
+    }
+
+    #[test]
+    fn a_rechecked_hold_carries_its_pass_timer_and_own_channel() {
+        let room = RoomId::parse("a.b").unwrap();
+        let recheck = Recheck {
+            query: "pass=p".into(),
+            every_secs: 240,
+            channel: "user-u1".into(),
+        };
+        let mut resp = event_stream(String::new());
+        Hold {
+            room: &room,
+            prev_id: 7,
+            keep_alive_secs: 20,
+            recover_link: "/rooms/a.b/events/?link=next&recover=true".into(),
+            link_now: false,
+            recheck: Some(&recheck),
+        }
+        .apply(&mut resp);
+        assert_eq!(
+            resp.get_header_str("Grip-Link"),
+            Some("</rooms/a.b/events/?link=next&recover=true&pass=p>; rel=next; timeout=240")
+        );
+        let channels: Vec<_> = resp.get_header_all_str("Grip-Channel");
+        assert_eq!(channels, ["room-a.b; prev-id=7", "presence-a.b", "user-u1"]);
+        let mut page = event_stream(String::new());
+        continue_at(
+            &mut page,
+            "/rooms/a.b/events/next/9/?link=next",
+            Some(&recheck),
+        );
+        assert_eq!(
+            page.get_header_str("Grip-Link"),
+            Some("</rooms/a.b/events/next/9/?link=next&pass=p>; rel=next")
         );
     }
 }

@@ -72,7 +72,12 @@ pub fn stream_reset(reason: ResetReason, last_event_id: MessageId) -> String {
 }
 
 pub fn stream_error(text: &str) -> String {
-    let data = serde_json::json!({ "condition": "bad-request", "text": text });
+    stream_error_as("bad-request", text)
+}
+
+/// A `stream-error` with its own condition (e.g. `session-ended`); the stream ends.
+pub fn stream_error_as(condition: &str, text: &str) -> String {
+    let data = serde_json::json!({ "condition": condition, "text": text });
     format!("event: stream-error\nid: error\ndata: {data}\n\n")
 }
 

@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! name:<b64url(lowercased name)>  → {"user_id"}                     Add: a name is taken once
-//! user:<user id>                  → User (name, passkeys, API keys) rewritten by generation
+//! user:<user id>                  → User (name, passkeys, API keys, sessions ended)
+//!                                   rewritten by generation
 //! cred:<b64url(sha256(cred id))>  → Credential (public key, sign count, owner)
 //! apikey:<b64url(sha256(key))>    → ApiKeyOwner
 //! chal:<b64url(challenge)>        → Challenge, with a TTL          answered at most once:
@@ -54,6 +55,30 @@ pub struct User {
     pub created: String,
     pub passkeys: Vec<PasskeyRef>,
     pub api_keys: Vec<ApiKeyInfo>,
+    /// Sessions that began under an earlier epoch are over (`store::sessions`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub session_epoch: u32,
+    /// Sessions signed out one by one, remembered until they would have ended anyway.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ended_sessions: Vec<EndedSession>,
+}
+
+impl User {
+    /// Whether API key `key_id` is listed and not being revoked: usable.
+    pub fn lists_key(&self, key_id: &str) -> bool {
+        self.api_keys.iter().any(|k| k.id == key_id && !k.removing)
+    }
+}
+
+/// A session signed out before its end: its id, and when it would have ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndedSession {
+    pub id: String,
+    pub until: i64,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// One of a user's passkeys: its credential id (base64url) and when it was added.

@@ -40,7 +40,8 @@
 //! KV), `queue` (posts waiting for a room's turn), `turn` (the per-POP append lock and
 //! retry pauses), `local` (local-only KV latency, list-order, POP and fault switches),
 //! `accounts` (people, passkeys, API keys and ceremonies, with their own key layout),
-//! `presence` (each POP's roster summary), `kv` (metered JSON records). Failures are
+//! `sessions` (which of an account's sessions still stand), `presence` (each POP's
+//! roster summary), `kv` (metered JSON records). Failures are
 //! [`StoreError`]s; the HTTP layer decides what a client sees.
 
 mod accounts;
@@ -53,6 +54,7 @@ mod moderation;
 pub mod presence;
 mod queue;
 mod rooms;
+mod sessions;
 mod turn;
 mod window;
 

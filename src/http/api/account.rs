@@ -23,7 +23,7 @@ use super::auth::{
 };
 use super::json_response;
 use crate::auth::webauthn::registration::verify_registration;
-use crate::auth::{Principal, Via, api_key, random};
+use crate::auth::{Principal, Via, api_key, random, standing};
 use crate::config::Config;
 use crate::http::access::require_user;
 use crate::http::error::ApiError;
@@ -63,9 +63,7 @@ pub fn serve(
     }
     let me = match session_user(&req, config, meter).and_then(|me| {
         let changes = !matches!((route, method), (AuthRoute::ApiKeys, &Method::GET));
-        changes
-            .then(|| recently_checked(&req, config))
-            .transpose()?;
+        changes.then(|| recently_checked(&me, config)).transpose()?;
         Ok(me)
     }) {
         Ok(me) => me,
@@ -77,15 +75,21 @@ pub fn serve(
         (AuthRoute::Passkey(id), _) => {
             let forget =
                 |accounts: &Accounts, credential: &String| accounts.delete_credential(credential);
-            let unlist = |user: &mut User| user.passkeys.retain(|p| p.id != id);
+            // A lost or stolen device's passkey goes with every session, whoever holds
+            // them; the person removing it carries on in a new one.
+            let unlist = |user: &mut User| {
+                user.passkeys.retain(|p| p.id != id);
+                user.end_all_sessions();
+            };
             remove_from_account(&me, meter, mark_passkey(id), forget, unlist)
+                .and_then(|user| carry_on(&req, &me, &user, config))
         }
         (AuthRoute::ApiKeys, &Method::POST) => create_api_key(req, &me, config, meter),
         (AuthRoute::ApiKeys, _) => list_api_keys(&me, meter),
         (AuthRoute::ApiKey(id), _) => {
             let forget = |accounts: &Accounts, hash: &String| accounts.delete_api_key(hash);
             let unlist = |user: &mut User| user.api_keys.retain(|k| k.id != id);
-            remove_from_account(&me, meter, mark_api_key(id), forget, unlist)
+            remove_from_account(&me, meter, mark_api_key(id), forget, unlist).map(|_| no_content())
         }
         _ => return None,
     })
@@ -98,7 +102,7 @@ pub fn session_user(
     meter: &KvMeter,
 ) -> Result<Principal, ApiError> {
     let principal = require_user(req, config, meter)?;
-    if principal.via != Via::Session {
+    if !matches!(principal.via, Via::Session(_)) {
         return Err(ApiError::forbidden(
             "Passkeys and API keys are managed from a signed-in browser, not with an API key.",
         ));
@@ -111,10 +115,14 @@ pub fn session_user(
 /// cannot enrol its thief's passkey or mint a lasting key. A session's check is when it
 /// was issued (sign-up, sign-in, `reauth/verify`); else 403 `reauth_required`, which the
 /// account page answers by asking for the passkey and carrying on.
-fn recently_checked(req: &Request, config: &Config) -> Result<(), ApiError> {
+fn recently_checked(me: &Principal, config: &Config) -> Result<(), ApiError> {
     let window = i64::try_from(config.reauth_window().as_secs()).unwrap_or(i64::MAX);
-    let checked = crate::auth::passkey_checked_at(req, config);
-    if checked.is_some_and(|at| super::auth::now() - at <= window) {
+    let Via::Session(session) = &me.via else {
+        return Err(ApiError::forbidden(
+            "Account changes need a signed-in browser.",
+        ));
+    };
+    if crate::auth::now() - session.checked_at <= window {
         return Ok(());
     }
     let mut refused = ApiError::forbidden(
@@ -248,14 +256,14 @@ fn mark_api_key(id: &str) -> impl FnMut(&mut User) -> Result<String, ApiError> +
 /// leaves nothing usable unlisted should the next fail (see `store::accounts`): `mark`
 /// finds it (refusing, e.g. 404 for something that is not theirs) and marks it as being
 /// removed, which ends its use; `forget` deletes its own record; `unlist` drops it.
-/// Removing a half-removed entry again finishes the job.
+/// Removing a half-removed entry again finishes the job. The account as left.
 fn remove_from_account<T>(
     principal: &Principal,
     meter: &KvMeter,
     mut mark: impl FnMut(&mut User) -> Result<T, ApiError>,
     forget: impl FnOnce(&Accounts, &T) -> Result<(), StoreError>,
     unlist: impl Fn(&mut User),
-) -> Result<Response, ApiError> {
+) -> Result<User, ApiError> {
     let accounts = Accounts::open(meter)?;
     let mut record = None;
     accounts.update_user(&principal.user_id, |user| {
@@ -265,11 +273,28 @@ fn remove_from_account<T>(
     if let Some(record) = record {
         forget(&accounts, &record)?;
     }
-    let Ok(_unlisted) = accounts.update_user(&principal.user_id, |user| {
+    let Ok(user) = accounts.update_user(&principal.user_id, |user| {
         unlist(user);
         Ok::<(), Infallible>(())
     })?;
-    Ok(no_content())
+    Ok(user)
+}
+
+/// 204 with a new session for `me`, whose sessions `user`'s record has just ended; its
+/// passkey check is the old session's, so step-up carries over.
+fn carry_on(
+    req: &Request,
+    me: &Principal,
+    user: &User,
+    config: &Config,
+) -> Result<Response, ApiError> {
+    let Via::Session(old) = &me.via else {
+        return Ok(no_content());
+    };
+    let session = standing::begin(user, old.checked_at, config);
+    let cookie = standing::cookie_for(req, config, &session, crate::auth::now())
+        .ok_or_else(|| ApiError::unavailable("Sign-in is not available right now."))?;
+    Ok(no_content().with_header(header::SET_COOKIE, cookie))
 }
 
 /// An API key as listed: never its secret.

@@ -16,6 +16,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use fastly::http::{Method, StatusCode, header};
 use fastly::{Request, Response};
 use serde::{Deserialize, Serialize};
+use std::convert::Infallible;
 use time::OffsetDateTime;
 
 use super::json_response;
@@ -23,7 +24,7 @@ use crate::auth::ceremony::{Rp, creation_options};
 use crate::auth::session::{self, Session};
 use crate::auth::webauthn::registration::{RegistrationResponse, verify_registration};
 use crate::auth::webauthn::{RelyingParty, WebAuthnError};
-use crate::auth::{Principal, is_secure, random};
+use crate::auth::{Principal, Refused, Via, is_secure, now, random, standing};
 use crate::config::Config;
 use crate::http::access::require_user;
 use crate::http::body::{read_body, read_json};
@@ -53,7 +54,7 @@ pub fn serve(
         (AuthRoute::LoginVerify, Method::POST) => login::login_verify(req, config, meter),
         (AuthRoute::ReauthOptions, Method::POST) => login::reauth_options(req, config, meter),
         (AuthRoute::ReauthVerify, Method::POST) => login::reauth_verify(req, config, meter),
-        (AuthRoute::Logout, Method::POST) => Ok(logout(&req)),
+        (AuthRoute::Logout, Method::POST) => logout(req, config, meter),
         (AuthRoute::Me, Method::GET) => me(&req, config, meter),
         (route, method) => super::account::serve(req, route, &method, config, meter)
             .unwrap_or_else(|| Err(ApiError::method_not_allowed(allowed))),
@@ -89,10 +90,6 @@ pub fn relying_party(req: &Request, config: &Config) -> (String, RelyingParty) {
     }
     let rp = RelyingParty::new(&rp_id, origins);
     (rp_id, rp)
-}
-
-pub fn now() -> i64 {
-    OffsetDateTime::now_utc().unix_timestamp()
 }
 
 /// A refused passkey response: 400 with the verifier's sentence.
@@ -239,6 +236,8 @@ fn register_verify(
             removing: false,
         }],
         api_keys: Vec::new(),
+        session_epoch: 0,
+        ended_sessions: Vec::new(),
     };
     let credential = Credential {
         user_id: user_id.clone(),
@@ -266,35 +265,77 @@ fn register_verify(
             return Err(failed.error.into());
         }
     }
-    signed_in(&req, config, &Session { user_id, name })
+    let session = standing::begin(&user, now(), config);
+    signed_in(&req, config, &session)
 }
 
 /// Sets the session cookie and says who is signed in.
 pub fn signed_in(req: &Request, config: &Config, session: &Session) -> Result<Response, ApiError> {
-    let key = config.session_key().ok_or_else(|| {
+    let cookie = standing::cookie_for(req, config, session, now()).ok_or_else(|| {
         log::error!("secret session_key is missing or shorter than 32 bytes");
         ApiError::unavailable("Sign-in is not available right now.")
     })?;
-    let lifetime = config.session_lifetime();
-    let token = session::issue(&key, session, lifetime);
     let body = SignedIn {
         user: UserJson {
             id: &session.user_id,
             name: &session.name,
         },
     };
-    Ok(json_response(&body)?.with_header(
-        header::SET_COOKIE,
-        session::set_cookie(&token, lifetime, is_secure(req)),
-    ))
+    Ok(json_response(&body)?.with_header(header::SET_COOKIE, cookie))
 }
 
-fn logout(req: &Request) -> Response {
-    Response::from_status(StatusCode::OK)
+/// `{"everywhere": true}` signs out every session of the account.
+#[derive(Deserialize, Default)]
+struct LogoutBody {
+    #[serde(default)]
+    everywhere: bool,
+}
+
+/// `POST /auth/logout`: ends this session for good (a copy of its cookie stops working
+/// too), or with `{"everywhere": true}` every session of the account (one read and one
+/// write of its record); either way the browser's cookie is cleared. Without a session
+/// there is nothing to end but the cookie; "everywhere" then needs one (401).
+fn logout(mut req: Request, config: &Config, meter: &KvMeter) -> Result<Response, ApiError> {
+    // A bare POST (the page's, before "everywhere") signs this session out.
+    let LogoutBody { everywhere } = if req.get_content_length().unwrap_or(0) == 0 {
+        LogoutBody::default()
+    } else {
+        read_json(&mut req)?
+    };
+    match crate::auth::identify(&req, config, meter) {
+        Ok(Some(Principal {
+            via: Via::Session(session),
+            ..
+        })) => {
+            let now = now();
+            let Ok(_) = Accounts::open(meter)?.update_user(&session.user_id, |user| {
+                if everywhere {
+                    user.end_all_sessions();
+                } else {
+                    user.end_session(&session.id, session.until, now);
+                }
+                Ok::<(), Infallible>(())
+            })?;
+        }
+        Ok(Some(_)) => {
+            return Err(ApiError::forbidden(
+                "Signing out is for a browser session; revoke an API key instead.",
+            ));
+        }
+        Ok(None) | Err(Refused::SessionEnded) if everywhere => {
+            return Err(ApiError::unauthorized(
+                "Sign in to sign out everywhere: this browser's session has ended.",
+            ));
+        }
+        Ok(None) | Err(Refused::SessionEnded) => {}
+        Err(Refused::BadKey) => return Err(ApiError::unauthorized("This API key is not valid.")),
+        Err(Refused::Store(e)) => return Err(e.into()),
+    }
+    Ok(Response::from_status(StatusCode::OK)
         .with_header(header::CACHE_CONTROL, "no-store")
-        .with_header(header::SET_COOKIE, session::clear_cookie(is_secure(req)))
-        .with_body_json(&serde_json::json!({ "signed_out": true }))
-        .expect("a literal always serializes")
+        .with_header(header::SET_COOKIE, session::clear_cookie(is_secure(&req)))
+        .with_body_json(&serde_json::json!({ "signed_out": true, "everywhere": everywhere }))
+        .expect("a literal always serializes"))
 }
 
 /// `GET /auth/me`: who is asking, with their passkeys.

@@ -5,6 +5,7 @@
 use fastly::http::{Method, header};
 use fastly::{Request, Response};
 
+use super::holder::{self, Refusal};
 use super::presence;
 use crate::auth::grip_sig;
 use crate::config::Config;
@@ -111,6 +112,12 @@ fn subscribe(
     };
     // A link continues a stream the client already has open: no second stream-open.
     let mut body = String::from(if is_link { "" } else { sse::stream_open() });
+    let recheck = match holder::admit(req, config, meter, is_link) {
+        Ok(recheck) => recheck,
+        Err(Refusal::Api(e)) => return Err(e),
+        Err(Refusal::Ended(error)) => return Ok(grip::event_stream(body + &error)),
+    };
+    let recheck = recheck.as_ref();
     let after = match resume_point(inputs, &grip::channel(room)) {
         Resume::Live => None,
         Resume::After(id) => Some(id),
@@ -137,6 +144,7 @@ fn subscribe(
         Then::Continue { last_sent } if !is_link => grip::continue_at(
             &mut resp,
             &format!("{}?link=next", events_page_path(room, last_sent)),
+            recheck,
         ),
         Then::Continue { last_sent } => Hold {
             room,
@@ -144,6 +152,7 @@ fn subscribe(
             keep_alive_secs: config.keep_alive_secs(),
             recover_link: format!("{}?link=next", events_page_path(room, last_sent)),
             link_now: true,
+            recheck,
         }
         .apply(&mut resp),
         Then::Hold { prev_id } => Hold {
@@ -152,6 +161,7 @@ fn subscribe(
             keep_alive_secs: config.keep_alive_secs(),
             recover_link: format!("{path}?link=next&recover=true"),
             link_now: false,
+            recheck,
         }
         .apply(&mut resp),
     }

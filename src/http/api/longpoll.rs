@@ -64,10 +64,12 @@ pub fn serve(req: Request, room: RoomId, config: &Config, meter: &KvMeter) {
         });
         return send(answer, meter);
     };
-    if verified_callback(req, config, meter).is_some() {
-        let answer = Rooms::open(meter, config.retention())
-            .map_err(ApiError::from)
-            .and_then(|rooms| poll(&room, after, wait, None, &rooms));
+    if let Some(req) = verified_callback(req, config, meter) {
+        // Checked again: a stale session's fresh cookie rides on the held answer.
+        let answer = require_caller(&req, config, meter).and_then(|_| {
+            let rooms = Rooms::open(meter, config.retention())?;
+            poll(&room, after, wait, None, &rooms)
+        });
         send(answer, meter);
     }
 }

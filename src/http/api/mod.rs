@@ -9,10 +9,12 @@
 //! * `auth`: passkey sign-up and sign-in, the session, who you are.
 //! * `account`: a signed-in person's passkeys and API keys.
 //! * `moderation`: deleting and editing messages, clearing rooms.
+//! * `holder`: who a held stream is for, checked when it opens and on each link.
 
 mod account;
 pub mod auth;
 pub mod events;
+mod holder;
 mod longpoll;
 pub mod messages;
 pub mod moderation;

@@ -7,6 +7,7 @@ use fastly::http::Method;
 use fastly::{Request, Response};
 
 use super::events::verified_callback;
+use super::holder::{self, Refusal};
 use crate::config::Config;
 use crate::headers::{HeaderText, all_values};
 use crate::http::body::{query_pairs, query_param};
@@ -33,7 +34,7 @@ pub fn serve(req: Request, page: Option<&str>, config: &Config, meter: &KvMeter)
     if let Some(req) = verified_callback(req, config, meter) {
         let answer = Rooms::open(meter, config.retention())
             .map_err(ApiError::from)
-            .and_then(|store| subscribe(&req, &rooms, page, &store, config));
+            .and_then(|store| subscribe(&req, &rooms, page, &store, config, meter));
         send(answer, meter);
     }
 }
@@ -101,8 +102,18 @@ fn subscribe(
     page: Option<&str>,
     store: &Rooms,
     config: &Config,
+    meter: &KvMeter,
 ) -> Result<Response, ApiError> {
     let is_link = page.is_some();
+    let recheck = match holder::admit(req, config, meter, is_link) {
+        Ok(recheck) => recheck,
+        Err(Refusal::Api(e)) => return Err(e),
+        Err(Refusal::Ended(error)) => {
+            let open = if is_link { "" } else { sse::stream_open() };
+            return Ok(grip::event_stream(format!("{open}{error}")));
+        }
+    };
+    let recheck = recheck.as_ref();
     let starts = match starts(req, rooms, page) {
         Ok(starts) => starts,
         Err(raw) => {
@@ -124,7 +135,7 @@ fn subscribe(
     let mut resp = grip::event_stream(body);
     let next = format!("{}?link=next", multi_page_path(&catch_up.end));
     if catch_up.cut && !is_link {
-        grip::continue_at(&mut resp, &next);
+        grip::continue_at(&mut resp, &next, recheck);
         return Ok(resp);
     }
     // A held stream's pages are holds themselves (Pushpin 1.36 aborts otherwise).
@@ -144,6 +155,12 @@ fn subscribe(
     } else {
         format!("{next}&recover=true")
     };
-    keep_alive_and_link(&mut resp, config.keep_alive_secs(), &link, catch_up.cut);
+    keep_alive_and_link(
+        &mut resp,
+        config.keep_alive_secs(),
+        &link,
+        catch_up.cut,
+        recheck,
+    );
     Ok(resp)
 }

@@ -28,7 +28,10 @@
 //! `{"type":"resume","after":n}` once open; the answer, a later response, arrives.
 //!
 //! Each call-back carries the upgrade request's headers (cookies, `Authorization`), so
-//! the caller is checked again on every one, with the same rules as HTTP.
+//! the caller is checked again on every one, as a write (a KV read for a session); a
+//! signed-in person's socket also asks for a call-back every `session_check_secs`
+//! (`Keep-Alive-Interval`), so a socket whose session ended or whose key was revoked is
+//! closed (1008, saying why) within that time even if it only listens.
 
 use std::io::Read;
 
@@ -66,6 +69,8 @@ const EVENTS_MAX: u64 = 64 * 1024;
 /// When a message refused for the call-back's KV budget may be sent again: at once, in
 /// the next call-back.
 const BATCH_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+/// The shortest `Keep-Alive-Interval` Fanout honours (Pushpin raises smaller ones to it).
+const KEEP_ALIVE_INTERVAL_MIN: u64 = 20;
 /// Backlog pages one answer replays before it says `more`.
 const PAGES_MAX: usize = 5;
 
@@ -118,16 +123,33 @@ fn socket_events(mut req: Request, room: &RoomId, config: &Config, meter: &KvMet
         opening: false,
     };
     let answer = read_events(&mut req).and_then(|events| {
+        let mut open = true;
         for event in events {
-            if !socket.handle(event)? {
+            open = socket.handle(event)?;
+            if !open {
                 break;
             }
+        }
+        // A socket whose session ended or whose key was revoked since its last call-back
+        // (a keep-alive call-back, below, carries no events) is closed, saying why.
+        if let (true, false, Err(e)) = (open, socket.opening, &socket.caller) {
+            let reason = e.message.clone();
+            socket.close(CLOSE_POLICY, &reason);
         }
         let mut resp = Response::from_status(StatusCode::OK)
             .with_header(header::CONTENT_TYPE, "application/websocket-events")
             .with_body(ws::encode_events(&socket.out));
         if socket.opening {
             resp.set_header("Sec-WebSocket-Extensions", "grip");
+        }
+        // Someone's socket: Fanout calls back at least this often, and each call-back
+        // checks their session or key again (`auth::standing`).
+        if let Ok(Caller::User(_)) = &socket.caller {
+            let every = socket.config.session_check().as_secs();
+            resp.set_header(
+                "Keep-Alive-Interval",
+                every.max(KEEP_ALIVE_INTERVAL_MIN).to_string(),
+            );
         }
         Ok(resp)
     });

@@ -28,6 +28,7 @@ use crate::auth::webauthn::assertion::{
     AuthenticationResponse, StoredCredential, verify_assertion,
 };
 use crate::auth::webauthn::cose::CredentialPublicKey;
+use crate::auth::{Via, now, standing};
 use crate::config::Config;
 use crate::http::api::account::session_user;
 use crate::http::api::json_response;
@@ -114,7 +115,16 @@ pub fn reauth_verify(
     meter: &KvMeter,
 ) -> Result<Response, ApiError> {
     let me = session_user(&req, config, meter)?;
-    let session = checked_passkey(&mut req, config, meter, Purpose::Reauth, Some(&me.user_id))?;
+    let owner = checked_passkey(&mut req, config, meter, Purpose::Reauth, Some(&me.user_id))?;
+    // The same session, its passkey check now: no second session to sign out.
+    let Via::Session(session) = me.via else {
+        unreachable!("session_user is a browser session")
+    };
+    let session = Session {
+        name: owner.name,
+        checked_at: now(),
+        ..session
+    };
     signed_in(&req, config, &session)
 }
 
@@ -143,20 +153,20 @@ pub fn login_verify(
     config: &Config,
     meter: &KvMeter,
 ) -> Result<Response, ApiError> {
-    let session = checked_passkey(&mut req, config, meter, Purpose::Login, None)?;
-    signed_in(&req, config, &session)
+    let owner = checked_passkey(&mut req, config, meter, Purpose::Login, None)?;
+    signed_in(&req, config, &standing::begin(&owner, now(), config))
 }
 
 /// Verifies the sign-in response a request carries, answering a challenge issued for
 /// `purpose` (and, for a signed-in person's check, issued to `signed_in_as`), and
-/// records the passkey's use: the session to set.
+/// records the passkey's use: the account it signs in to.
 fn checked_passkey(
     req: &mut Request,
     config: &Config,
     meter: &KvMeter,
     purpose: Purpose,
     signed_in_as: Option<&str>,
-) -> Result<Session, ApiError> {
+) -> Result<User, ApiError> {
     let body = read_body(req)?;
     let response = AuthenticationResponse::from_json(&body).map_err(rejected)?;
     let accounts = Accounts::open(meter)?;
@@ -204,10 +214,7 @@ fn checked_passkey(
             "This passkey was used for another sign-in at the same moment: please try again.",
         ));
     }
-    Ok(Session {
-        user_id: owner.id,
-        name: owner.name,
-    })
+    Ok(owner)
 }
 
 /// The credential's record (with its generation) and its owner's, if it may sign in:
