@@ -35,16 +35,23 @@ pub fn require_user(
         Ok(None) => Err(ApiError::unauthorized(
             "Sign in with a passkey, or send an API key.",
         )),
-        Err(Refused::BadKey) => Err(ApiError::unauthorized(
-            "This API key is not valid: it is unknown or was revoked.",
-        )),
-        Err(Refused::SessionEnded) => {
+        Err(refusal) => Err(refused(refusal)),
+    }
+}
+
+/// The 401 (or store error) for credentials that are not accepted.
+pub fn refused(refusal: Refused) -> ApiError {
+    match refusal {
+        Refused::BadKey => {
+            ApiError::unauthorized("This API key is not valid: it is unknown or was revoked.")
+        }
+        Refused::SessionEnded => {
             let mut ended = ApiError::unauthorized(
                 "Your session has ended (signed out, or a passkey was removed): sign in again.",
             );
             ended.code = "session_ended";
-            Err(ended)
+            ended
         }
-        Err(Refused::Store(e)) => Err(e.into()),
+        Refused::Store(e) => e.into(),
     }
 }

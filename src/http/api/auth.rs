@@ -345,6 +345,12 @@ fn me(req: &Request, config: &Config, meter: &KvMeter) -> Result<Response, ApiEr
     let user = accounts
         .user(&principal.user_id)?
         .ok_or_else(|| ApiError::unauthorized("This account no longer exists."))?;
+    // The record is read anyway: a signed-out session learns so here at no extra cost.
+    if let Via::Session(s) = &principal.via
+        && !user.holds_session(&s.id, s.epoch, s.until, now())
+    {
+        return Err(crate::http::access::refused(Refused::SessionEnded));
+    }
     #[derive(Serialize)]
     struct Passkey {
         id: String,
