@@ -149,18 +149,21 @@ export function toSignIn() {
   location.assign(`/?next=${encodeURIComponent(location.pathname)}`);
 }
 
-/** The "sign out" button ends the session and goes to the front door; should that fail,
- * the button says so rather than leaving someone signed in unawares. */
+/** The "sign out" button ends this session, "sign out everywhere" (the account page) every
+ * session of the account; then the front door. Should that fail, the button says so
+ * rather than leaving someone signed in unawares. */
 export function wireSignOut() {
-  const button = document.getElementById('sign-out');
-  button?.addEventListener('click', async () => {
-    button.disabled = true;
-    try {
-      await api('/auth/logout', { method: 'POST' });
-      location.assign('/');
-    } catch {
-      button.textContent = 'sign out failed: try again';
-      button.disabled = false;
-    }
-  });
+  for (const [id, body] of [['sign-out', undefined], ['sign-out-everywhere', { everywhere: true }]]) {
+    const button = document.getElementById(id);
+    button?.addEventListener('click', async () => {
+      button.disabled = true;
+      try {
+        await api('/auth/logout', { method: 'POST', body });
+        location.assign('/');
+      } catch {
+        button.textContent = 'sign out failed: try again';
+        button.disabled = false;
+      }
+    });
+  }
 }

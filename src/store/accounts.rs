@@ -58,9 +58,10 @@ pub struct User {
     /// Sessions that began under an earlier epoch are over (`store::sessions`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub session_epoch: u32,
-    /// Sessions signed out one by one, remembered until they would have ended anyway.
+    /// Sessions signed out one by one, as `<end>.<id>`, remembered until they would have
+    /// ended anyway (strings: no serde code of their own, `store::sessions`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub ended_sessions: Vec<EndedSession>,
+    pub ended_sessions: Vec<String>,
 }
 
 impl User {
@@ -68,13 +69,6 @@ impl User {
     pub fn lists_key(&self, key_id: &str) -> bool {
         self.api_keys.iter().any(|k| k.id == key_id && !k.removing)
     }
-}
-
-/// A session signed out before its end: its id, and when it would have ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EndedSession {
-    pub id: String,
-    pub until: i64,
 }
 
 fn is_zero(n: &u32) -> bool {

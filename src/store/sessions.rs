@@ -9,10 +9,23 @@
 //! the record stays small: at most [`ENDED_MAX`] entries; one more signs out everywhere
 //! instead, which ends those sessions too.
 
-use super::accounts::{EndedSession, User};
+use super::accounts::User;
 
-/// Sessions signed out one by one that one record remembers (each ~40 bytes).
+/// Sessions signed out one by one that one record remembers (each ~30 bytes).
 pub const ENDED_MAX: usize = 50;
+
+/// An ended session's entry: `<end>.<id>` (ids are base64url, without dots).
+fn entry(id: &str, until: i64) -> String {
+    format!("{until}.{id}")
+}
+
+/// An entry's end and id; a malformed one is over.
+fn parse(entry: &str) -> (i64, &str) {
+    entry
+        .split_once('.')
+        .and_then(|(until, id)| Some((until.parse().ok()?, id)))
+        .unwrap_or((0, ""))
+}
 
 impl User {
     /// Whether the session `id`, begun under `epoch` and ending at `until`, still
@@ -20,19 +33,19 @@ impl User {
     pub fn holds_session(&self, id: &str, epoch: u32, until: i64, now: i64) -> bool {
         now < until
             && epoch == self.session_epoch
-            && !self.ended_sessions.iter().any(|e| e.id == id)
+            && !self.ended_sessions.iter().any(|e| parse(e).1 == id)
     }
 
     /// Ends one session (signing out), forgetting entries whose sessions are over.
     pub fn end_session(&mut self, id: &str, until: i64, now: i64) {
-        self.ended_sessions.retain(|e| e.until > now && e.id != id);
+        self.ended_sessions.retain(|e| {
+            let (end, ended) = parse(e);
+            end > now && ended != id
+        });
         if self.ended_sessions.len() >= ENDED_MAX {
             return self.end_all_sessions();
         }
-        self.ended_sessions.push(EndedSession {
-            id: id.to_owned(),
-            until,
-        });
+        self.ended_sessions.push(entry(id, until));
     }
 
     /// Ends every session begun so far (sign out everywhere, a passkey removed).

@@ -284,23 +284,25 @@ pub fn signed_in(req: &Request, config: &Config, session: &Session) -> Result<Re
     Ok(json_response(&body)?.with_header(header::SET_COOKIE, cookie))
 }
 
-/// `{"everywhere": true}` signs out every session of the account.
-#[derive(Deserialize, Default)]
-struct LogoutBody {
-    #[serde(default)]
-    everywhere: bool,
-}
-
 /// `POST /auth/logout`: ends this session for good (a copy of its cookie stops working
 /// too), or with `{"everywhere": true}` every session of the account (one read and one
 /// write of its record); either way the browser's cookie is cleared. Without a session
 /// there is nothing to end but the cookie; "everywhere" then needs one (401).
 fn logout(mut req: Request, config: &Config, meter: &KvMeter) -> Result<Response, ApiError> {
-    // A bare POST (the page's, before "everywhere") signs this session out.
-    let LogoutBody { everywhere } = if req.get_content_length().unwrap_or(0) == 0 {
-        LogoutBody::default()
+    // A bare POST signs this session out; `{"everywhere": true}` every session. Read as
+    // a `Value`, whose parser the message API links already (a struct would add its own).
+    let everywhere = if req.get_content_length().unwrap_or(0) == 0 {
+        false
     } else {
-        read_json(&mut req)?
+        let body: serde_json::Value = read_json(&mut req)?;
+        match (body.is_object(), body.get("everywhere")) {
+            (true, None | Some(serde_json::Value::Null)) => false,
+            (true, Some(serde_json::Value::Bool(everywhere))) => *everywhere,
+            _ => {
+                let invalid = Invalid::new("everywhere", "everywhere is true or false.");
+                return Err(invalid.into());
+            }
+        }
     };
     match crate::auth::identify(&req, config, meter) {
         Ok(Some(Principal {

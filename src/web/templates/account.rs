@@ -41,6 +41,12 @@ pub fn account_page(name: &str, account_id: &str) -> String {
          <button type=\"button\" id=\"copy-key\" class=\"quiet\">Copy</button></p>\n\
          </div>\n\
          </section>\n\
+         <section aria-labelledby=\"sessions-title\">\n\
+         <h2 id=\"sessions-title\">Sessions</h2>\n\
+         <p class=\"hint\">Ends this session and every other one of your account, on every \
+         device (removing a passkey does too, except here).</p>\n\
+         <button type=\"button\" id=\"sign-out-everywhere\">Sign out everywhere</button>\n\
+         </section>\n\
          </main>\n",
         name = escape(name),
         account_id = escape(account_id),
