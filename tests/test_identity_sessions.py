@@ -102,7 +102,8 @@ def test_sign_out_everywhere_needs_a_session(passkey_stack):
     r = Browser(passkey_stack).post("/auth/logout")
     assert r.status == 200, r
     ann = signed_up(passkey_stack)
-    assert_error(ann.post("/auth/logout", {"everywhere": "yes"}), 400, "invalid_body")
+    assert_error(ann.post("/auth/logout", {"everywhere": "yes"}), 400, "invalid_field",
+                 field="everywhere")
     assert posts(ann, random_room()).status == 200, "a refused sign-out ends nothing"
 
 
