@@ -2,8 +2,9 @@
 against the same request without it, interleaved request by request (rounds.py) on stacks
 running side by side:
 
-* session check: history GET and POST on a passkey-mode stack with a session cookie, and on
-  one with an API key (one KV lookup more), vs the same on an open-mode stack; a second
+* session check: history GET and POST on a passkey-mode stack with a session cookie (the GET
+  with a fresh token reads no KV; the POST checks its session, one lookup), and on one with an
+  API key (two lookups), vs the same on an open-mode stack; a second
   open-mode stack is the A/A control: how far two identical stacks differ;
 * rate limiter: POST on an open-mode stack whose post_rate is so high it never limits vs the
   open stack, where it is unset;
@@ -34,7 +35,8 @@ PASSKEY = {"auth_mode": "passkey"}
 VARIANTS = {
     "open": ("open mode (auth_mode=open)", {}, None),
     "control": ("open mode, a second stack (A/A control)", {}, None),
-    "cookie": ("passkey mode, session cookie", PASSKEY, "cookie"),
+    "cookie": ("passkey mode, session cookie (a write checks its session: +1 KV lookup)",
+               PASSKEY, "cookie"),
     "key": ("passkey mode, API key (Bearer; +1 KV lookup)", PASSKEY, "key"),
     "limited": (f"open mode, post_rate={NEVER_LIMITS} (never limits)", {"post_rate": NEVER_LIMITS}, None),
 }
