@@ -83,14 +83,20 @@ fn main() {
         };
         let gzip = variant("gz", Some(gzip(bytes)));
         let brotli = variant("br", Some(brotli(bytes)));
+        // With a gzip copy, the plain body is that copy inflated when asked for (rarely:
+        // every browser accepts gzip), not a third copy in the package.
+        let plain = if gzip == "None" {
+            format!("Some(include_bytes!({:?}))", identity.display().to_string())
+        } else {
+            "None".to_owned()
+        };
         writeln!(
             code,
             "    Asset {{ name: {name:?}, path: {path:?}, content_type: {ct:?}, hash: {hash:?}, \
-             identity: include_bytes!({id:?}), gzip: {gzip}, brotli: {brotli} }},",
+             identity: {plain}, gzip: {gzip}, brotli: {brotli} }},",
             path = format!("/static/{fp}"),
             ct = content_type(name),
             hash = &digest[..HASH_HEX],
-            id = identity.display().to_string(),
         )
         .unwrap();
     }
