@@ -56,11 +56,21 @@ pub fn is_admin(
     config: &Config,
     meter: &KvMeter,
 ) -> Result<bool, StoreError> {
-    match listed(&config.admins(), &principal.user_id, &principal.name) {
+    is_admin_account(&principal.user_id, &principal.name, config, meter)
+}
+
+/// Whether account `user_id`, named `name`, is an admin (see `is_admin`).
+pub fn is_admin_account(
+    user_id: &str,
+    name: &str,
+    config: &Config,
+    meter: &KvMeter,
+) -> Result<bool, StoreError> {
+    match listed(&config.admins(), user_id, name) {
         Listed::ById => Ok(true),
         Listed::ByName => {
-            let holder = Accounts::open(meter)?.user_id_for_name(&principal.name)?;
-            Ok(holder.as_deref() == Some(principal.user_id.as_str()))
+            let holder = Accounts::open(meter)?.user_id_for_name(name)?;
+            Ok(holder.as_deref() == Some(user_id))
         }
         Listed::No => Ok(false),
     }

@@ -20,9 +20,10 @@ mod props;
 pub mod routes;
 mod throttle;
 
-use fastly::http::{Method, header};
+use fastly::http::{Method, StatusCode, header};
 use fastly::{Request, Response};
 
+use self::api::private::gate::{self, Use};
 use self::body::query_pairs;
 use self::error::ApiError;
 use self::routes::{AuthRoute, Route};
@@ -84,7 +85,25 @@ pub fn serve(req: Request) {
     {
         return send(Err(flooding), &meter);
     }
+    // Private rooms: members only (admins moderating), on every path that names a room.
+    if let Some((raw, use_)) = room_use(&route, req.get_method())
+        && let Ok(room) = RoomId::parse(raw)
+        && let Err(outsider) = gate::admit(&req, &room, use_, &config, &meter)
+    {
+        if matches!(route, Route::Chat(_)) && outsider.status == StatusCode::NOT_FOUND {
+            return send(Ok(web::not_found(req.get_path(), &config)), &meter);
+        }
+        return send(Err(outsider), &meter);
+    }
     match route {
+        Route::Rooms => send(api::private::rooms::create(req, &config, &meter), &meter),
+        Route::Dms => send(api::private::rooms::direct(req, &config, &meter), &meter),
+        Route::Members(raw, name) => {
+            let answer = RoomId::parse(raw)
+                .map_err(ApiError::from)
+                .and_then(|room| api::private::rooms::members(req, &room, name, &config, &meter));
+            send(answer, &meter)
+        }
         Route::Messages(room) => api::messages::serve(req, room, &config, &meter),
         Route::Message(room, id) => api::moderation::serve_message(req, room, id, &config, &meter),
         Route::Events(room, page) => api::events::serve(req, room, page, &config, &meter),
@@ -102,6 +121,23 @@ pub fn serve(req: Request) {
         }
         Route::ApiNotFound => send(Err(ApiError::not_found()), &meter),
         page => send(Ok(pages(&req, page, &config, &meter)), &meter),
+    }
+}
+
+/// The room a route names and what it does there, for the private-room gate: deleting,
+/// editing, clearing and erasing are moderation, which admins may do in any room.
+fn room_use<'a>(route: &Route<'a>, method: &Method) -> Option<(&'a str, Use)> {
+    let moderates = matches!(*method, Method::DELETE | Method::PATCH);
+    match *route {
+        Route::Messages(room) | Route::Message(room, _) if moderates => Some((room, Use::Moderate)),
+        Route::Erasure(room) => Some((room, Use::Moderate)),
+        Route::Messages(room)
+        | Route::Message(room, _)
+        | Route::Events(room, _)
+        | Route::Ws(room)
+        | Route::Presence(room)
+        | Route::Chat(room) => Some((room, Use::Member)),
+        _ => None,
     }
 }
 

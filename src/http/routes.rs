@@ -25,6 +25,12 @@ pub enum Route<'a> {
     Presence(&'a str),
     /// `/rooms/{room}/erasure`: a clear's erasure steps and where they stand.
     Erasure(&'a str),
+    /// `/rooms/`: making a private room.
+    Rooms,
+    /// `/rooms/{room}/members/[{name}]`: a private room's members.
+    Members(&'a str, Option<&'a str>),
+    /// `/dms/`: the direct-message room of two people.
+    Dms,
     /// `/auth/...`: passkey ceremonies, the session, passkeys and API keys.
     Auth(AuthRoute<'a>),
     /// Anything else under `/rooms/` or `/auth/`: a JSON 404.
@@ -98,8 +104,21 @@ impl<'a> Route<'a> {
         if let Some(rest) = path.strip_prefix("/auth/") {
             return AuthRoute::parse(rest).map_or(Route::ApiNotFound, Route::Auth);
         }
+        if path == "/dms/" {
+            return Route::Dms;
+        }
         if let Some(rest) = path.strip_prefix("/rooms/") {
             return match rest.split_once('/') {
+                _ if rest.is_empty() => Route::Rooms,
+                Some((room, "members/")) => Route::Members(room, None),
+                Some((room, tail)) if tail.starts_with("members/") => {
+                    match &tail["members/".len()..] {
+                        name if !name.is_empty() && !name.contains('/') => {
+                            Route::Members(room, Some(name))
+                        }
+                        _ => Route::ApiNotFound,
+                    }
+                }
                 Some((room, "messages/")) => Route::Messages(room),
                 Some((room, "events/")) => Route::Events(room, None),
                 Some((room, "ws")) => Route::Ws(room),

@@ -7,6 +7,7 @@
 //! the reason) is for the layer that answers to decide.
 
 pub mod filter;
+pub mod membership;
 mod message;
 #[cfg(test)]
 mod props;

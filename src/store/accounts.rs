@@ -257,25 +257,12 @@ impl<'a> Accounts<'a> {
     pub fn update_user<R>(
         &self,
         user_id: &str,
-        mut change: impl FnMut(&mut User) -> Result<(), R>,
+        change: impl FnMut(&mut User) -> Result<(), R>,
     ) -> Result<Result<User, R>, StoreError> {
         let key = format!("user:{user_id}");
-        for _ in 0..UPDATE_ATTEMPTS {
-            let Some(Versioned {
-                mut value,
-                generation,
-            }) = self.kv.get_versioned::<User>(&key)?
-            else {
-                return Err(StoreError::Busy);
-            };
-            if let Err(refused) = change(&mut value) {
-                return Ok(Err(refused));
-            }
-            if self.kv.replace(&key, &value, generation)? {
-                return Ok(Ok(value));
-            }
-        }
-        Err(StoreError::Contended)
+        self.kv
+            .update(&key, UPDATE_ATTEMPTS, change)?
+            .ok_or(StoreError::Busy)
     }
 
     pub fn credential(

@@ -85,6 +85,37 @@ impl<'a> Kv<'a> {
         accepted(written)
     }
 
+    /// Applies `change` to the record at `key` and writes it back unless another request
+    /// rewrote it meanwhile, then reads again and retries (at most `attempts` times, then
+    /// `Contended`). `None` when there is no record; `change` may refuse with `Err(reason)`,
+    /// returned untouched with nothing written.
+    pub fn update<T, R>(
+        &self,
+        key: &str,
+        attempts: usize,
+        mut change: impl FnMut(&mut T) -> Result<(), R>,
+    ) -> Result<Option<Result<T, R>>, StoreError>
+    where
+        T: Serialize + DeserializeOwned,
+    {
+        for _ in 0..attempts {
+            let Some(Versioned {
+                mut value,
+                generation,
+            }) = self.get_versioned::<T>(key)?
+            else {
+                return Ok(None);
+            };
+            if let Err(refused) = change(&mut value) {
+                return Ok(Some(Err(refused)));
+            }
+            if self.replace(key, &value, generation)? {
+                return Ok(Some(Ok(value)));
+            }
+        }
+        Err(StoreError::Contended)
+    }
+
     pub fn delete(&self, key: &str) -> Result<(), StoreError> {
         injected("delete", key)?;
         match self.meter.time(1, || self.kv.delete(key)) {

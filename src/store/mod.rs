@@ -40,7 +40,8 @@
 //! KV), `queue` (posts waiting for a room's turn), `turn` (the per-POP append lock and
 //! retry pauses), `local` (local-only KV latency, list-order, POP and fault switches),
 //! `accounts` (people, passkeys, API keys and ceremonies, with their own key layout),
-//! `sessions` (which of an account's sessions still stand), `presence` (each POP's
+//! `sessions` (which of an account's sessions still stand), `memberships` (private
+//! rooms' members), `presence` (each POP's
 //! roster summary), `kv` (metered JSON records). Failures are
 //! [`StoreError`]s; the HTTP layer decides what a client sees.
 
@@ -50,6 +51,7 @@ mod head;
 mod keys;
 mod kv;
 mod local;
+mod memberships;
 mod moderation;
 pub mod presence;
 mod queue;
@@ -64,6 +66,7 @@ pub use accounts::{
 #[cfg(test)]
 pub use cached_head::HEAD_TTL;
 pub use local::{ListOrder, fail_kv, simulate, simulate_pop};
+pub use memberships::Memberships;
 pub use moderation::{Applied, Refusal};
 pub use rooms::{APPEND_OPS, Appended, Rooms, newest};
 pub use window::{Change, Entry};

@@ -10,6 +10,8 @@
 //! * `account`: a signed-in person's passkeys and API keys.
 //! * `moderation`: deleting and editing messages, clearing rooms.
 //! * `holder`: who a held stream is for, checked when it opens and on each link.
+//! * `private`: private rooms, their members and direct messages; the gate every room
+//!   route passes.
 
 mod account;
 pub mod auth;
@@ -20,6 +22,7 @@ pub mod messages;
 pub mod moderation;
 pub mod multi_events;
 pub mod presence;
+pub mod private;
 pub mod ws;
 
 use fastly::Response;
