@@ -8,6 +8,7 @@
 
 pub mod filter;
 mod message;
+pub mod name;
 #[cfg(test)]
 mod props;
 mod room;
