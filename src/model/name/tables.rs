@@ -34,26 +34,31 @@ pub struct Mapping {
 }
 
 impl Mapping {
-    fn unpack(keys: &[u8], lens: &[u8], text: &str) -> Self {
-        let mut at = 0u32;
+    fn unpack(keys: &[u8], lens: &[u8], text: &[u8]) -> Self {
         let keys = numbers(keys)
             .scan(0u32, |last, gap| {
                 *last += gap;
                 Some(*last)
             })
             .collect();
-        let spans = lens
-            .iter()
-            .map(|&len| {
-                let span = (at, len & 0x7F, len & 0x80 != 0);
-                at += u32::from(len & 0x7F);
-                span
-            })
-            .collect();
+        let (mut spans, mut chars) = (Vec::with_capacity(lens.len()), Vec::new());
+        // Each character is a zigzag change from the one at its position in the text before.
+        let (mut changes, mut before) = (numbers(text), Vec::<u32>::new());
+        for &len in lens {
+            let count = usize::from(len & 0x7F);
+            spans.push((chars.len() as u32, len & 0x7F, len & 0x80 != 0));
+            before.resize(before.len().max(count), 0);
+            for at in 0..count {
+                let zigzag = changes.next().unwrap_or(0);
+                let change = (zigzag >> 1) as i32 ^ -((zigzag & 1) as i32);
+                before[at] = before[at].wrapping_add_signed(change);
+                chars.push(char::from_u32(before[at]).unwrap_or(char::REPLACEMENT_CHARACTER));
+            }
+        }
         Self {
             keys,
             spans,
-            text: text.chars().collect(),
+            text: chars,
         }
     }
 
