@@ -154,3 +154,53 @@ fn reserved_in_every_spelling() {
         assert!(!is_reserved(free), "{free:?}");
     }
 }
+
+/// Every character names accept, alone: the unpacked tables give the crates' answers.
+#[test]
+fn every_character_agrees_with_the_crates() {
+    let icu = ComposingNormalizerBorrowed::new_nfc();
+    let mut checked = 0;
+    for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+        if is_refused(c) {
+            continue;
+        }
+        let text = c.to_string();
+        assert_eq!(nfc(&text), icu.normalize(&text), "U+{:04X}", c as u32);
+        assert_eq!(key(&text), reference_key(&text), "U+{:04X}", c as u32);
+        checked += 1;
+    }
+    assert!(checked > 100_000, "{checked}");
+}
+
+/// Letters with one and two combining marks, in both orders: composition and canonical
+/// order across characters, and keys concatenated per character, match the crates.
+#[test]
+fn marks_after_letters_agree_with_the_crates() {
+    let icu = ComposingNormalizerBorrowed::new_nfc();
+    let marks: Vec<char> = ('\u{300}'..='\u{36F}')
+        .chain('\u{1DC0}'..='\u{1DFF}')
+        .collect();
+    for base in [
+        "a",
+        "E",
+        "o",
+        "\u{E6}",
+        "\u{3B1}",
+        "\u{435}",
+        "\u{1100}\u{1161}",
+        "\u{AC00}",
+    ] {
+        for (i, &one) in marks.iter().enumerate() {
+            for &two in &marks[i..][..marks.len().min(i + 3) - i] {
+                for text in [
+                    format!("{base}{one}"),
+                    format!("{base}{one}{two}"),
+                    format!("{base}{two}{one}x"),
+                ] {
+                    assert_eq!(nfc(&text), icu.normalize(&text), "{text:?}");
+                    assert_eq!(key(&text), reference_key(&text), "{text:?}");
+                }
+            }
+        }
+    }
+}
