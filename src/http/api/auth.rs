@@ -209,7 +209,8 @@ fn signup_name(req: &mut Request, accounts: &Accounts) -> Result<String, ApiErro
             "The name {name} is reserved: please choose another."
         )));
     }
-    if accounts.name_taken(&name)? {
+    // A name taken before keys is held as it was typed then, maybe not in NFC.
+    if accounts.name_taken(&name)? || (typed != name && accounts.name_taken(typed)?) {
         return Err(taken(&name));
     }
     Ok(name)

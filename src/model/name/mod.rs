@@ -104,7 +104,7 @@ fn push_decomposed(c: char, out: &mut Vec<char>) {
         let jamo = |cp| char::from_u32(cp).expect("Hangul jamo are characters");
         out.push(jamo(L_BASE + s / N_COUNT));
         out.push(jamo(V_BASE + s % N_COUNT / T_COUNT));
-        if s % T_COUNT != 0 {
+        if !s.is_multiple_of(T_COUNT) {
             out.push(jamo(T_BASE + s % T_COUNT));
         }
     } else if let Some(parts) = decomposition(c) {
@@ -166,7 +166,7 @@ fn compose_pair(starter: char, next: char) -> Option<char> {
         return char::from_u32(S_BASE + (l * V_COUNT + v) * T_COUNT);
     }
     let lv = s.wrapping_sub(S_BASE);
-    if lv < S_COUNT && lv % T_COUNT == 0 && (1..T_COUNT).contains(&t) {
+    if lv < S_COUNT && lv.is_multiple_of(T_COUNT) && (1..T_COUNT).contains(&t) {
         return char::from_u32(s + t);
     }
     composition(starter, next)

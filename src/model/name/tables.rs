@@ -26,6 +26,14 @@ fn numbers(bytes: &[u8]) -> impl Iterator<Item = u32> + '_ {
     })
 }
 
+/// Sorted code points packed as the gaps between them.
+fn code_points(bytes: &[u8]) -> impl Iterator<Item = u32> + '_ {
+    numbers(bytes).scan(0u32, |last, gap| {
+        *last += gap;
+        Some(*last)
+    })
+}
+
 /// Code points each mapped to a short text; `flag` is bit 7 of its packed length.
 pub struct Mapping {
     keys: Vec<u32>,
@@ -35,12 +43,7 @@ pub struct Mapping {
 
 impl Mapping {
     fn unpack(keys: &[u8], lens: &[u8], text: &[u8]) -> Self {
-        let keys = numbers(keys)
-            .scan(0u32, |last, gap| {
-                *last += gap;
-                Some(*last)
-            })
-            .collect();
+        let keys = code_points(keys).collect();
         let (mut spans, mut chars) = (Vec::with_capacity(lens.len()), Vec::new());
         // Each character is a zigzag change from the one at its position in the text before.
         let (mut changes, mut before) = (numbers(text), Vec::<u32>::new());
@@ -48,11 +51,11 @@ impl Mapping {
             let count = usize::from(len & 0x7F);
             spans.push((chars.len() as u32, len & 0x7F, len & 0x80 != 0));
             before.resize(before.len().max(count), 0);
-            for at in 0..count {
+            for previous in &mut before[..count] {
                 let zigzag = changes.next().unwrap_or(0);
                 let change = (zigzag >> 1) as i32 ^ -((zigzag & 1) as i32);
-                before[at] = before[at].wrapping_add_signed(change);
-                chars.push(char::from_u32(before[at]).unwrap_or(char::REPLACEMENT_CHARACTER));
+                *previous = previous.wrapping_add_signed(change);
+                chars.push(char::from_u32(*previous).unwrap_or(char::REPLACEMENT_CHARACTER));
             }
         }
         Self {
@@ -74,14 +77,7 @@ impl Mapping {
 
 fn refused_bounds() -> &'static [u32] {
     static BOUNDS: OnceLock<Vec<u32>> = OnceLock::new();
-    BOUNDS.get_or_init(|| {
-        numbers(generated::REFUSED)
-            .scan(0u32, |last, gap| {
-                *last += gap;
-                Some(*last)
-            })
-            .collect()
-    })
+    BOUNDS.get_or_init(|| code_points(generated::REFUSED).collect())
 }
 
 /// Whether names refuse `c` (see build/name_tables.rs for the classes).
