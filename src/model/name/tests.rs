@@ -120,6 +120,26 @@ fn refused_classes() {
     ] {
         assert_eq!(first_refused(&format!("ann{c}")), Some(c), "{class}");
     }
+    // Everything the nickname rule refused before this table still is.
+    let before = [
+        '\u{AD}'..='\u{AD}',
+        '\u{34F}'..='\u{34F}',
+        '\u{61C}'..='\u{61C}',
+        '\u{115F}'..='\u{1160}',
+        '\u{17B4}'..='\u{17B5}',
+        '\u{180B}'..='\u{180F}',
+        '\u{200B}'..='\u{200F}',
+        '\u{2028}'..='\u{202E}',
+        '\u{2060}'..='\u{206F}',
+        '\u{3164}'..='\u{3164}',
+        '\u{FEFF}'..='\u{FEFF}',
+        '\u{FFA0}'..='\u{FFA0}',
+        '\u{FFF9}'..='\u{FFFB}',
+        '\u{E0000}'..='\u{E007F}',
+    ];
+    for c in before.into_iter().flatten() {
+        assert!(is_refused(c), "U+{:04X}", c as u32);
+    }
     for fine in [
         "ann",
         "Zo\u{E9}",
