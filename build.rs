@@ -18,6 +18,9 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::{env, fs};
 
+#[path = "build/name_tables.rs"]
+mod name_tables;
+
 const STATIC_DIR: &str = "static";
 /// Hex digits of SHA-256 kept in names and ETags: 48 bits, plenty for a handful of files.
 const HASH_HEX: usize = 12;
@@ -29,7 +32,9 @@ struct Source {
 
 fn main() {
     println!("cargo::rerun-if-changed={STATIC_DIR}");
+    println!("cargo::rerun-if-changed=build");
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    name_tables::generate(&out);
     let files_dir = out.join("static");
     // Start empty: files of earlier builds would pile up under their old hashes.
     let _ = fs::remove_dir_all(&files_dir);

@@ -2,9 +2,10 @@
 //!
 //! An entry is an account id (shown on the account page; it never changes and nobody
 //! can choose it) or a name. Ids are what the README recommends: a name listed before
-//! anyone holds it would go to whoever signs up with it first. A listed name is compared
-//! byte for byte, never folded or normalised, so a look-alike ("Ann", "аnn" with a
-//! Cyrillic а, "ann" with a variation selector) is not that admin, and it counts only
+//! anyone holds it would go to whoever signs up with it first. A listed name is put in
+//! NFC, the form names are stored in, and then compared byte for byte, never folded, so
+//! a look-alike ("Ann", "аnn" with a Cyrillic а, "ann" with a variation selector) is
+//! not that admin (nor can it sign up while the name is held), and it counts only
 //! for the account that holds exactly that name now: the name's own record must point
 //! at the asking account (one KV read, paid only by someone whose name is listed).
 //! An entry shaped like an account id (base64url of 16 bytes) is only ever an id: else
@@ -14,6 +15,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 
 use crate::config::Config;
+use crate::model::name::nfc;
 use crate::store::{Accounts, StoreError};
 use crate::timing::KvMeter;
 
@@ -42,7 +44,7 @@ pub fn listed(admins: &[String], user_id: &str, name: &str) -> Listed {
         admins.iter().partition(|entry| is_account_id(entry));
     if ids.iter().any(|id| *id == user_id) {
         Listed::ById
-    } else if names.iter().any(|entry| *entry == name) {
+    } else if names.iter().any(|entry| nfc(entry) == name) {
         Listed::ByName
     } else {
         Listed::No
@@ -103,5 +105,8 @@ mod tests {
         // An id is not a name: whoever takes an admin's id as their name is no admin.
         assert_eq!(listed(&admins, "other", &bob), Listed::No);
         assert_eq!(listed(&[], "x", "ann"), Listed::No);
+        // Names are stored in NFC: an entry typed decomposed names the same account.
+        let zoe = vec!["Zoe\u{301}".to_owned()];
+        assert_eq!(listed(&zoe, "x", "Zo\u{E9}"), Listed::ByName);
     }
 }

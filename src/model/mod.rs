@@ -9,6 +9,7 @@
 pub mod filter;
 pub mod membership;
 mod message;
+pub mod name;
 #[cfg(test)]
 mod props;
 mod room;

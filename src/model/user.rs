@@ -1,22 +1,32 @@
 //! Who a message is from: one nickname rule for the API, the join page and (with
-//! passkeys) account names.
+//! passkeys) account names. The Unicode rules themselves are in `super::name`.
 
 use super::Invalid;
 use super::message::{FROM_MAX, clean};
+use super::name::{first_refused, nfc};
 
-/// A nickname: 1–64 characters, trimmed, with nothing that renders as something else:
-/// no control characters, bidi overrides or zero-width characters (see `is_deceptive`).
+/// A nickname: 1–64 characters, trimmed, in NFC, with nothing that renders as something
+/// else: no control, format, private-use or unassigned characters, no default ignorables
+/// (zero-width characters, bidi controls), variation selectors or U+2800 (see
+/// `name::first_refused`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Nickname(String);
 
 impl Nickname {
     /// Refusals name the field `from`, as the message API calls it.
     pub fn parse(raw: Option<&str>) -> Result<Self, Invalid> {
-        let name = clean("from", raw, FROM_MAX, false)?;
-        if name.chars().any(is_deceptive) {
+        let typed = clean("from", raw, FROM_MAX, false)?;
+        // Normalised once its length is bounded; NFC can also lengthen it (U+0958 is
+        // two characters in NFC), so the bound is checked again.
+        let name = clean("from", Some(&nfc(&typed)), FROM_MAX, false)?;
+        if let Some(c) = first_refused(&name) {
             return Err(Invalid::new(
                 "from",
-                "A nickname cannot contain invisible or text-direction characters.",
+                format!(
+                    "A nickname cannot contain U+{:04X}: invisible, text-direction, formatting, \
+                     private-use and unassigned characters and variation selectors are refused.",
+                    c as u32
+                ),
             ));
         }
         if !name.chars().any(is_visible) {
@@ -33,25 +43,10 @@ impl Nickname {
     }
 }
 
-/// Characters that let one name pass for another: bidi embeddings, overrides, isolates
-/// and marks (U+202E turns "nna" into "ann"), zero-width spaces and joiners, word
-/// joiners, the BOM, invisible separators, Hangul fillers and tag characters.
-fn is_deceptive(c: char) -> bool {
-    matches!(c,
-        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}'
-        | '\u{17B5}' | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}'
-        | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FEFF}'
-        | '\u{FFA0}' | '\u{FFF9}'..='\u{FFFB}' | '\u{E0000}'..='\u{E007F}')
-}
-
-/// Whether a character shows up on its own: not a space, not one of the above, not a
-/// variation selector, combining mark or blank (U+2800) that renders as nothing alone.
+/// Whether a character shows up on its own: not a space, nor a combining mark that
+/// renders as nothing alone (refused characters are caught before this).
 fn is_visible(c: char) -> bool {
-    !(c.is_whitespace()
-        || is_deceptive(c)
-        || matches!(c,
-            '\u{0300}'..='\u{036F}' | '\u{2800}' | '\u{FE00}'..='\u{FE0F}'
-            | '\u{E0100}'..='\u{E01EF}' | '\u{20D0}'..='\u{20FF}'))
+    !(c.is_whitespace() || matches!(c, '\u{0300}'..='\u{036F}' | '\u{20D0}'..='\u{20FF}'))
 }
 
 #[cfg(test)]
@@ -72,6 +67,10 @@ mod tests {
             "\u{FE0F}",
             "\u{2800}",
             "\u{0301}\u{FE0F}",
+            "\u{2764}\u{FE0F}",
+            "ann\u{E000}",
+            "ann\u{378}",
+            "\u{0301}",
         ] {
             assert_eq!(
                 Nickname::parse(Some(bad)).unwrap_err().field,
@@ -79,16 +78,13 @@ mod tests {
                 "{bad:?}"
             );
         }
-        for ok in [
-            "ann",
-            "Zoë",
-            "עברית",
-            "李雷",
-            "😀",
-            "❤\u{FE0F}",
-            "a-b_c.d e",
-        ] {
+        for ok in ["ann", "Zoë", "עברית", "李雷", "😀", "\u{2764}", "a-b_c.d e"] {
             assert_eq!(Nickname::parse(Some(ok)).unwrap().into_string(), ok);
         }
+        // Stored in NFC, whichever form was typed.
+        assert_eq!(
+            Nickname::parse(Some(" Zoe\u{301} ")).unwrap().into_string(),
+            "Zo\u{E9}"
+        );
     }
 }

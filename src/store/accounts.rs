@@ -2,7 +2,8 @@
 //! ceremonies.
 //!
 //! ```text
-//! name:<b64url(lowercased name)>  → {"user_id"}                     Add: a name is taken once
+//! namekey:<b64url(sha256(key))>  → {"user_id"}                     Add: a name is taken once
+//! name:<b64url(lowercased name)>  → {"user_id"}   the same, for names taken before keys
 //! user:<user id>                  → User (name, passkeys, API keys, sessions ended)
 //!                                   rewritten by generation
 //! cred:<b64url(sha256(cred id))>  → Credential (public key, sign count, owner)
@@ -11,9 +12,13 @@
 //! chal-used:<b64url(challenge)>   → {}  Add, with a TTL            the Add decides
 //! ```
 //!
-//! Names are unique without regard to ASCII case ("Ann" and "ann" are one name), and are
-//! reserved with `InsertMode::Add` before anything else is written, so two sign-ups
-//! racing for a name cannot both win. Credential ids can be up to 1023 bytes, too long
+//! Names are unique by their key (`model::name::key`: "Ann", "аnn" with a Cyrillic а and
+//! "ＡＮＮ" are one name), hashed to fit any name in a KV key, and are reserved with
+//! `InsertMode::Add` before anything else is written, so two sign-ups racing for a name
+//! cannot both win. Accounts made before keys hold a `name:` record (the name ASCII-
+//! lowercased) and no `namekey:` one: a sign-up checks both (the old one only for its
+//! exact, ASCII-case-folded spelling), and a lookup by name reads both, the old one
+//! first, so such an account keeps its name, its sign-in by name and its admin listing. Credential ids can be up to 1023 bytes, too long
 //! for a KV key, so they are keyed by their hash. Checking a session reads none of this;
 //! an API key costs two lookups (its record, and its owner's, which must still list it).
 //!
@@ -162,10 +167,18 @@ pub struct Accounts<'a> {
     kv: Kv<'a>,
 }
 
-/// Names differ by more than ASCII case: Unicode case folding would link the standard
-/// library's case tables (tens of KB of wasm) for little gain, as names are already
-/// free of invisible and direction characters.
+/// The record that holds a name: by its key, which can be many times the name's length
+/// (U+FDFA alone is 18 characters), so hashed.
 pub fn name_key(name: &str) -> String {
+    let key = crate::model::name::key(name);
+    format!(
+        "namekey:{}",
+        B64.encode(hmac_sha256::Hash::hash(key.as_bytes()))
+    )
+}
+
+/// The record of a name taken before keys: the name ASCII-lowercased.
+fn legacy_name_key(name: &str) -> String {
     format!("name:{}", B64.encode(name.to_ascii_lowercase()))
 }
 
@@ -189,15 +202,20 @@ impl<'a> Accounts<'a> {
         })
     }
 
+    /// Whether `name`, or a name with its key, or (taken before keys) its exact
+    /// spelling, is someone's: one or two reads.
     pub fn name_taken(&self, name: &str) -> Result<bool, StoreError> {
-        Ok(self.kv.get::<NameOwner>(&name_key(name))?.is_some())
+        Ok(self.kv.get::<NameOwner>(&name_key(name))?.is_some()
+            || self.kv.get::<NameOwner>(&legacy_name_key(name))?.is_some())
     }
 
+    /// Who holds `name`. Always two reads, whether found or not, so that a name's
+    /// existence shows in no cost (sign-in's decoys depend on it). A name taken before
+    /// keys is matched first: its holder keeps it even if a look-alike was taken since.
     pub fn user_id_for_name(&self, name: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .kv
-            .get::<NameOwner>(&name_key(name))?
-            .map(|o| o.user_id))
+        let legacy = self.kv.get::<NameOwner>(&legacy_name_key(name))?;
+        let current = self.kv.get::<NameOwner>(&name_key(name))?;
+        Ok(legacy.or(current).map(|o| o.user_id))
     }
 
     /// Takes `name` for `user_id`; `false` when it is someone else's already.
@@ -360,10 +378,18 @@ mod tests {
     #[test]
     fn keys_stay_within_kv_limits() {
         // The longest name (64 characters of 4 bytes) and any credential id.
-        let name = "\u{1F600}".repeat(64);
-        assert!(name_key(&name).len() <= 1024);
+        for name in ["\u{1F600}".repeat(64), "\u{FDFA}".repeat(64)] {
+            assert!(name_key(&name).len() <= 1024);
+            assert!(legacy_name_key(&name).len() <= 1024);
+        }
         assert_eq!(name_key("Ann"), name_key("aNN"));
+        assert_eq!(name_key("Ann"), name_key("\u{430}nn"));
         assert_ne!(name_key("Zoë"), name_key("zoe"));
+        // Records made before keys stay where they were.
+        assert_eq!(
+            legacy_name_key("Ann"),
+            format!("name:{}", B64.encode("ann"))
+        );
         assert!(cred_key(&"A".repeat(1400)).len() < 64);
     }
 }

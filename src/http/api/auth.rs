@@ -30,7 +30,7 @@ use crate::http::access::require_user;
 use crate::http::body::{read_body, read_json};
 use crate::http::error::ApiError;
 use crate::http::routes::AuthRoute;
-use crate::model::{Invalid, Nickname, format_date};
+use crate::model::{FROM_MAX, Invalid, Nickname, format_date, name};
 use crate::store::{Accounts, Challenge, Credential, PasskeyRef, Purpose, User};
 use crate::timing::KvMeter;
 
@@ -182,18 +182,44 @@ pub fn name_in_body(req: &mut Request) -> Result<String, ApiError> {
     Ok(name.into_string())
 }
 
+/// The name a sign-up asks for: a valid name, not reserved and not taken by its key
+/// (both 409, as either way the name is not to be had). A name refused for a character
+/// that never tells names apart, "ann" + U+FE0E, is answered as the taken name it
+/// passes for when that one is someone's.
+fn signup_name(req: &mut Request, accounts: &Accounts) -> Result<String, ApiError> {
+    let body: NameBody = read_json(req)?;
+    let typed = body.name.as_deref().unwrap_or_default().trim();
+    let taken = |name: &str| {
+        ApiError::conflict(format!("The name {name} is taken: please choose another."))
+    };
+    let name = match Nickname::parse(body.name.as_deref()) {
+        Ok(name) => name.into_string(),
+        Err(refused) => {
+            if (1..=FROM_MAX).contains(&typed.chars().count()) && accounts.name_taken(typed)? {
+                return Err(taken(typed));
+            }
+            return Err(Invalid::new("name", refused.message).into());
+        }
+    };
+    if name::is_reserved(&name) {
+        return Err(ApiError::conflict(format!(
+            "The name {name} is reserved: please choose another."
+        )));
+    }
+    // A name taken before keys is held as it was typed then, maybe not in NFC.
+    if accounts.name_taken(&name)? || (typed != name && accounts.name_taken(typed)?) {
+        return Err(taken(&name));
+    }
+    Ok(name)
+}
+
 fn register_options(
     mut req: Request,
     config: &Config,
     meter: &KvMeter,
 ) -> Result<Response, ApiError> {
     let accounts = Accounts::open(meter)?;
-    let name = name_in_body(&mut req)?;
-    if accounts.name_taken(&name)? {
-        return Err(ApiError::conflict(format!(
-            "The name {name} is taken: please choose another."
-        )));
-    }
+    let name = signup_name(&mut req, &accounts)?;
     let user_handle = random::<16>();
     let user_id = B64.encode(user_handle);
     let (challenge, timeout) = new_challenge(
