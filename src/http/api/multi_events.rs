@@ -8,6 +8,7 @@ use fastly::{Request, Response};
 
 use super::events::verified_callback;
 use super::holder::{self, Refusal};
+use super::private::gate::{self, Use};
 use crate::config::Config;
 use crate::headers::{HeaderText, all_values};
 use crate::http::body::{query_pairs, query_param};
@@ -31,6 +32,12 @@ pub fn serve(req: Request, page: Option<&str>, config: &Config, meter: &KvMeter)
         Ok(rooms) => rooms,
         Err(e) => return send(Err(e), meter),
     };
+    // A stream naming a private room is its members' only (404 like a room that is not).
+    for room in rooms.iter().filter(|r| r.is_private()) {
+        if let Err(outsider) = gate::admit(&req, room, Use::Member, config, meter) {
+            return send(Err(outsider), meter);
+        }
+    }
     if let Some(req) = verified_callback(req, config, meter) {
         let answer = Rooms::open(meter, config.retention())
             .map_err(ApiError::from)

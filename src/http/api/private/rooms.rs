@@ -76,7 +76,10 @@ pub fn members(
     config: &Config,
     meter: &KvMeter,
 ) -> Result<Response, ApiError> {
-    let me = member_caller(&req, config, meter)?;
+    // Public rooms have no members; outsiders see no room (before anything else).
+    if !room.is_private() {
+        return Err(ApiError::not_found());
+    }
     let method = req.get_method().clone();
     let use_ = if method == Method::GET {
         Use::Member
@@ -84,6 +87,7 @@ pub fn members(
         Use::Moderate
     };
     gate::admit(&req, room, use_, config, meter)?;
+    let me = member_caller(&req, config, meter)?;
     let admin = gate::is_admin(&me.user_id, &me.name, config, meter)?;
     let rooms = Memberships::open(meter)?;
     let changed = match (method, name) {

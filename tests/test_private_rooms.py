@@ -1,0 +1,144 @@
+"""Private rooms and direct messages (issue 19), first part: making rooms, members, DMs, and
+the gate every room path passes: an outsider gets the same 404 as for a room that does not
+exist, on history, one message, posts, the page, SSE, the multi-room stream, the socket
+handshake, long-poll, presence and moderation; site admins moderate but do not read.
+"""
+
+import pytest
+
+from auth_helpers import Browser, random_name, signed_up
+from conftest import _start, _stop
+from helpers import post_json, request
+
+
+HANDSHAKE = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+             "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+
+
+@pytest.fixture(scope="module")
+def admin_name():
+    return random_name("admin")
+
+
+@pytest.fixture(scope="module")
+def private_stack(admin_name):
+    s = _start(config={"auth_mode": "passkey", "admins": admin_name})
+    yield s
+    _stop(s)
+
+
+def new_room(owner, title="Plans"):
+    r = owner.post("/rooms/", {"title": title, "private": True})
+    assert r.status == 201, r
+    return r.json()
+
+
+def paths(room):
+    return {
+        "history": ("GET", f"/rooms/{room}/messages/"),
+        "one message": ("GET", f"/rooms/{room}/messages/1"),
+        "post": ("POST", f"/rooms/{room}/messages/"),
+        "long-poll": ("GET", f"/rooms/{room}/messages/?after=0&wait=1"),
+        "SSE": ("GET", f"/rooms/{room}/events/"),
+        "multi-room stream": ("GET", f"/events/?channel=lobby&channel={room}"),
+        "presence": ("POST", f"/rooms/{room}/presence/"),
+        "members": ("GET", f"/rooms/{room}/members/"),
+        "delete a message": ("DELETE", f"/rooms/{room}/messages/1"),
+        "clear": ("DELETE", f"/rooms/{room}/messages/"),
+    }
+
+
+def assert_hidden(browser, room):
+    """Every path answers the 404 of a room that does not exist."""
+    for what, (method, path) in paths(room).items():
+        body = {"text": "hi"} if what == "post" else {"state": "here"} if what == "presence" else None
+        r = (browser.post(path, body) if method == "POST" else browser.request(method, path))
+        assert r.status == 404 and r.json()["error"] == "not_found", (what, r)
+    page = browser.get(f"/{room}", headers={"Accept": "text/html"})
+    assert page.status == 404, page
+    socket = browser.get(f"/rooms/{room}/ws", headers=HANDSHAKE)
+    assert socket.status == 404 and socket.json()["error"] == "not_found", socket
+
+
+def test_a_private_room_is_made_with_an_unguessable_id(private_stack):
+    ann = signed_up(private_stack)
+    room = new_room(ann, "  Plans for Friday ")
+    assert room["title"] == "Plans for Friday" and room["private"] is True, room
+    assert room["id"].startswith("p_") and len(room["id"]) == 22, room
+    assert new_room(ann)["id"] != room["id"]
+    assert ann.get(f"/rooms/{room['id']}/members/").json() == {
+        "members": [{"name": ann.name, "role": "owner"}]}
+    for bad in ({"title": "x", "private": False}, {"title": "", "private": True},
+                {"private": True}, {"title": "a\nb", "private": True}):
+        r = ann.post("/rooms/", bad)
+        assert r.status == 400, (bad, r)
+    assert Browser(private_stack).post("/rooms/", {"title": "x", "private": True}).status == 401
+
+
+def test_outsiders_see_a_room_that_does_not_exist(private_stack):
+    ann, eve = signed_up(private_stack), signed_up(private_stack)
+    room = new_room(ann)["id"]
+    assert ann.post(f"/rooms/{room}/messages/", {"text": "secret"}).status == 200
+    assert_hidden(eve, room)
+    assert_hidden(eve, "p_" + "a" * 20)  # a room id of the shape that names no room
+    assert_hidden(Browser(private_stack), room)
+    # The member reads it all.
+    assert [m["text"] for m in ann.get(f"/rooms/{room}/messages/").json()["messages"]] == ["secret"]
+    assert ann.get(f"/{room}", headers={"Accept": "text/html"}).status == 200
+
+
+def test_members_are_added_by_the_owner_and_leave_or_are_removed(private_stack):
+    ann, bob, eve = (signed_up(private_stack) for _ in range(3))
+    room = new_room(ann)["id"]
+    members = f"/rooms/{room}/members/"
+    assert ann.post(members, {"name": bob.name}).status == 200
+    assert ann.post(members, {"name": bob.name}).status == 409
+    assert ann.post(members, {"name": random_name("nobody")}).status == 404
+    assert bob.post(f"/rooms/{room}/messages/", {"text": "hi"}).status == 200
+    # A member cannot add or remove others; the owner cannot be removed.
+    assert bob.post(members, {"name": eve.name}).status == 403
+    assert bob.delete(f"{members}{ann.name}").status == 403
+    assert ann.delete(f"{members}{ann.name}").status == 403
+    # Leaving, then being added again and removed by the owner: 404 everywhere after.
+    assert bob.delete(f"{members}{bob.name}").status == 200
+    assert_hidden(bob, room)
+    assert ann.post(members, {"name": bob.name}).status == 200
+    assert ann.delete(f"{members}{bob.name}").status == 200
+    assert_hidden(bob, room)
+    assert ann.get(members).json() == {"members": [{"name": ann.name, "role": "owner"}]}
+
+
+def test_admins_moderate_any_room_but_are_not_members(private_stack, admin_name):
+    ann = signed_up(private_stack)
+    admin = signed_up(private_stack, admin_name)
+    room = new_room(ann)["id"]
+    msg = ann.post(f"/rooms/{room}/messages/", {"text": "spam"}).json()
+    assert admin.get(f"/rooms/{room}/messages/").status == 404
+    assert admin.delete(f"/rooms/{room}/messages/{msg['id']}").status == 200
+    assert ann.get(f"/rooms/{room}/messages/").json()["messages"] == []
+
+
+def test_a_direct_message_is_one_room_for_the_pair(private_stack):
+    ann, bob, eve = (signed_up(private_stack) for _ in range(3))
+    r = ann.post("/dms/", {"name": bob.name})
+    assert r.status == 200, r
+    dm = r.json()["id"]
+    assert dm.startswith("dm_"), dm
+    assert bob.post("/dms/", {"name": ann.name}).json() == {"id": dm}
+    assert ann.post("/dms/", {"name": bob.name}).json() == {"id": dm}
+    assert ann.post("/dms/", {"name": eve.name}).json()["id"] != dm
+    assert bob.post(f"/rooms/{dm}/messages/", {"text": "hi ann"}).status == 200
+    names = {m["name"] for m in ann.get(f"/rooms/{dm}/members/").json()["members"]}
+    assert names == {ann.name, bob.name}
+    assert ann.post(f"/rooms/{dm}/members/", {"name": eve.name}).status == 403
+    assert_hidden(eve, dm)
+    assert ann.post("/dms/", {"name": ann.name}).status == 400
+    assert ann.post("/dms/", {"name": random_name("nobody")}).status == 404
+
+
+def test_open_mode_has_no_private_rooms(stack):
+    assert post_json(stack.url, "/rooms/", {"title": "x", "private": True}).status == 404
+    assert post_json(stack.url, "/dms/", {"name": "bob"}).status == 404
+    room = "p_" + "b" * 20
+    assert request(stack.url, "GET", f"/rooms/{room}/messages/").status == 404
+    assert request(stack.url, "GET", f"/rooms/{room}/members/").status == 404
