@@ -211,6 +211,11 @@ impl Config {
         Duration::from_secs(secs)
     }
 
+    /// How long a private room's invite link works (`invite_hours`, default 72).
+    pub fn invite_lifetime(&self) -> Duration {
+        Duration::from_secs(self.number("invite_hours", 1..=24 * 365, 72) * 3600)
+    }
+
     /// How long a session's token is believed without a KV check, and how often a held
     /// stream's session or API key is checked again (`session_check_secs`, at most 300).
     pub fn session_check(&self) -> Duration {

@@ -98,6 +98,18 @@ pub fn serve(req: Request) {
     match route {
         Route::Rooms => send(api::private::rooms::create(req, &config, &meter), &meter),
         Route::Dms => send(api::private::rooms::direct(req, &config, &meter), &meter),
+        Route::MyRooms => send(api::private::me::rooms(req, &config, &meter), &meter),
+        Route::Blocks(name) => send(api::private::me::blocks(req, name, &config, &meter), &meter),
+        Route::Invite(token) => send(
+            api::private::invites::join(req, token, &config, &meter),
+            &meter,
+        ),
+        Route::Invites(raw) => {
+            let answer = RoomId::parse(raw)
+                .map_err(ApiError::from)
+                .and_then(|room| api::private::invites::manage(req, &room, &config, &meter));
+            send(answer, &meter)
+        }
         Route::Members(raw, name) => {
             let answer = RoomId::parse(raw)
                 .map_err(ApiError::from)

@@ -31,6 +31,14 @@ pub enum Route<'a> {
     Members(&'a str, Option<&'a str>),
     /// `/dms/`: the direct-message room of two people.
     Dms,
+    /// `/rooms/{room}/invites/`: a private room's invite links.
+    Invites(&'a str),
+    /// `/invites/{token}`: joining with an invite link.
+    Invite(&'a str),
+    /// `/me/rooms`: the caller's private rooms and direct messages.
+    MyRooms,
+    /// `/me/blocks/[{name}]`: whom the caller blocks.
+    Blocks(Option<&'a str>),
     /// `/auth/...`: passkey ceremonies, the session, passkeys and API keys.
     Auth(AuthRoute<'a>),
     /// Anything else under `/rooms/` or `/auth/`: a JSON 404.
@@ -104,13 +112,29 @@ impl<'a> Route<'a> {
         if let Some(rest) = path.strip_prefix("/auth/") {
             return AuthRoute::parse(rest).map_or(Route::ApiNotFound, Route::Auth);
         }
-        if path == "/dms/" {
-            return Route::Dms;
+        match path {
+            "/dms/" => return Route::Dms,
+            "/me/rooms" => return Route::MyRooms,
+            "/me/blocks/" => return Route::Blocks(None),
+            _ => {}
+        }
+        if let Some(rest) = path.strip_prefix("/me/blocks/") {
+            return match rest {
+                name if !name.contains('/') => Route::Blocks(Some(name)),
+                _ => Route::ApiNotFound,
+            };
+        }
+        if let Some(token) = path.strip_prefix("/invites/") {
+            return match token {
+                t if !t.is_empty() && !t.contains('/') => Route::Invite(t),
+                _ => Route::ApiNotFound,
+            };
         }
         if let Some(rest) = path.strip_prefix("/rooms/") {
             return match rest.split_once('/') {
                 _ if rest.is_empty() => Route::Rooms,
                 Some((room, "members/")) => Route::Members(room, None),
+                Some((room, "invites/")) => Route::Invites(room),
                 Some((room, tail)) if tail.starts_with("members/") => {
                     match &tail["members/".len()..] {
                         name if !name.is_empty() && !name.contains('/') => {

@@ -38,6 +38,9 @@ pub struct RoomInfo {
     #[serde(default, skip_serializing_if = "is_false")]
     pub dm: bool,
     pub members: Vec<Member>,
+    /// Invite links carry the epoch they were made in; revoking them all raises it.
+    #[serde(default)]
+    pub invite_epoch: u32,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -85,6 +88,7 @@ impl RoomInfo {
             title,
             dm: false,
             members: vec![owner],
+            invite_epoch: 0,
         }
     }
 

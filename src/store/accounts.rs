@@ -53,7 +53,7 @@ const USED_TTL: Duration = Duration::from_secs(600);
 /// names none of ours, and is not looked up: its key could exceed KV's 1024 bytes.
 pub const CHALLENGE_LEN: usize = 32;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     pub id: String,
     pub name: String,
@@ -67,6 +67,13 @@ pub struct User {
     /// ended anyway (strings: no serde code of their own, `store::sessions`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ended_sessions: Vec<String>,
+    /// The private rooms and direct messages they are in (an index: each room's own
+    /// record decides, `store::memberships`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rooms: Vec<String>,
+    /// Account ids they blocked: no direct message from them, their messages hidden.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocks: Vec<String>,
 }
 
 impl User {

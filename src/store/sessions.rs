@@ -66,8 +66,7 @@ mod tests {
             created: "2026-12-05".into(),
             passkeys: Vec::new(),
             api_keys: Vec::new(),
-            session_epoch: 0,
-            ended_sessions: Vec::new(),
+            ..User::default()
         }
     }
 

@@ -262,8 +262,7 @@ fn register_verify(
             removing: false,
         }],
         api_keys: Vec::new(),
-        session_epoch: 0,
-        ended_sessions: Vec::new(),
+        ..User::default()
     };
     let credential = Credential {
         user_id: user_id.clone(),

@@ -22,7 +22,11 @@ use crate::timing::KvMeter;
 const ID_ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 
 /// The signed-in caller, in passkey mode; 404 in open mode (none of this exists there).
-fn member_caller(req: &Request, config: &Config, meter: &KvMeter) -> Result<Principal, ApiError> {
+pub(super) fn member_caller(
+    req: &Request,
+    config: &Config,
+    meter: &KvMeter,
+) -> Result<Principal, ApiError> {
     if config.auth_mode() == AuthMode::Open {
         return Err(ApiError::not_found());
     }
@@ -55,8 +59,32 @@ pub fn create(mut req: Request, config: &Config, meter: &KvMeter) -> Result<Resp
     if !rooms.create(&room, &info)? {
         return Err(ApiError::unavailable("Could not make the room; try again."));
     }
+    enrol(&info.members[0].user_id, &room, meter)?;
     let answer = json!({"id": room.to_string(), "title": info.title, "private": true});
     Ok(json_response(&answer)?.with_status(StatusCode::CREATED))
+}
+
+/// Lists `room` among `user_id`'s rooms (`GET /me/rooms`), after the room's own record
+/// took them in: the index only ever lags the record, which decides.
+pub(super) fn enrol(user_id: &str, room: &RoomId, meter: &KvMeter) -> Result<(), ApiError> {
+    let room = room.to_string();
+    let listed = Accounts::open(meter)?.update_user(user_id, |user| {
+        if !user.rooms.contains(&room) {
+            user.rooms.push(room.clone());
+        }
+        Ok::<(), ()>(())
+    });
+    listed.map(|_| ()).map_err(ApiError::from)
+}
+
+/// Drops `room` from `user_id`'s rooms, after the room's record let them go.
+fn unenrol(user_id: &str, room: &RoomId, meter: &KvMeter) -> Result<(), ApiError> {
+    let room = room.to_string();
+    let unlisted = Accounts::open(meter)?.update_user(user_id, |user| {
+        user.rooms.retain(|r| *r != room);
+        Ok::<(), ()>(())
+    });
+    unlisted.map(|_| ()).map_err(ApiError::from)
 }
 
 /// An id of `prefix` and one character per byte of `bytes`.
@@ -90,6 +118,8 @@ pub fn members(
     let me = member_caller(&req, config, meter)?;
     let admin = gate::is_admin(&me.user_id, &me.name, config, meter)?;
     let rooms = Memberships::open(meter)?;
+    // Whose index follows the change: the member added or removed.
+    let mut touched = None;
     let changed = match (method, name) {
         (Method::GET, None) => return list(&rooms, room),
         (Method::POST, None) => {
@@ -107,21 +137,27 @@ pub fn members(
                 name: holder.name,
                 role: MEMBER.into(),
             };
+            touched = Some((member.user_id.clone(), true));
             rooms.update(room, |info| info.add(&me.user_id, admin, member.clone()))?
         }
         (Method::DELETE, Some(raw)) => {
             let name = urlencoding::decode(raw).map_err(|_| ApiError::not_found())?;
             rooms.update(room, |info| {
-                info.remove(&me.user_id, admin, &name).map(|_| ())
+                let gone = info.remove(&me.user_id, admin, &name)?;
+                touched = Some((gone.user_id, false));
+                Ok(())
             })?
         }
         (_, None) => return Err(ApiError::method_not_allowed("GET, POST")),
         (_, Some(_)) => return Err(ApiError::method_not_allowed("DELETE")),
     };
-    match changed.ok_or_else(ApiError::not_found)? {
-        Ok(info) => members_json(&info),
-        Err(refusal) => Err(refused(refusal)),
+    let info = changed.ok_or_else(ApiError::not_found)?.map_err(refused)?;
+    match touched {
+        Some((user_id, true)) => enrol(&user_id, room, meter)?,
+        Some((user_id, false)) => unenrol(&user_id, room, meter)?,
+        None => {}
     }
+    members_json(&info)
 }
 
 fn list(rooms: &Memberships, room: &RoomId) -> Result<Response, ApiError> {
@@ -135,7 +171,7 @@ fn members_json(info: &RoomInfo) -> Result<Response, ApiError> {
     json_response(&json!({ "members": members }))
 }
 
-fn refused(refusal: Refusal) -> ApiError {
+pub(super) fn refused(refusal: Refusal) -> ApiError {
     match refusal {
         Refusal::NotAllowed => {
             ApiError::forbidden("Only the room's owner (or an admin) may do that.")
@@ -170,6 +206,11 @@ pub fn direct(mut req: Request, config: &Config, meter: &KvMeter) -> Result<Resp
     if other.id == me.user_id {
         return Err(Invalid::new("name", "A direct message is with someone else.").into());
     }
+    if other.blocks.contains(&me.user_id) {
+        return Err(ApiError::forbidden(format!(
+            "{name} does not take direct messages from you."
+        )));
+    }
     let key = config
         .session_key()
         .ok_or_else(|| ApiError::unavailable("Direct messages are not available right now."))?;
@@ -195,6 +236,10 @@ pub fn direct(mut req: Request, config: &Config, meter: &KvMeter) -> Result<Resp
     });
     info.dm = true;
     // Made once: the second ask (from either side) finds it made.
-    Memberships::open(meter)?.create(&room, &info)?;
+    if Memberships::open(meter)?.create(&room, &info)? {
+        for member in &info.members {
+            enrol(&member.user_id, &room, meter)?;
+        }
+    }
     json_response(&json!({ "id": room.to_string() }))
 }
