@@ -4,13 +4,16 @@ exist, on history, one message, posts, the page, SSE, the multi-room stream, the
 handshake, long-poll, presence and moderation; site admins moderate but do not read.
 """
 
+import json
+import threading
 import time
 
 import pytest
 
 from auth_helpers import Browser, random_name, signed_up
 from conftest import _start, _stop
-from helpers import post_json, request
+from helpers import SSEClient, post_json, request
+from wsclient import WSClient
 
 
 HANDSHAKE = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
@@ -214,3 +217,45 @@ def test_a_blocked_person_cannot_open_a_direct_message(private_stack):
     assert ann.delete(f"/me/blocks/{bob.name}").status == 204
     assert ann.get("/me/blocks/").json() == {"blocks": []}
     assert bob.post("/dms/", {"name": ann.name}).status == 200
+
+
+def test_a_removed_member_loses_held_streams_polls_and_sockets_at_once(private_stack):
+    ann, bob = signed_up(private_stack), signed_up(private_stack)
+    room = new_room(ann)["id"]
+    other = new_room(bob, "Bob's own")["id"]
+    assert ann.post(f"/rooms/{room}/members/", {"name": bob.name}).status == 200
+    results = {}
+
+    def long_poll():
+        results["poll"] = bob.get(f"/rooms/{room}/messages/?after=0&wait=20")
+
+    with SSEClient(private_stack.url, f"/rooms/{room}/events/",
+                   headers=bob.session_header()) as sse, \
+            SSEClient(private_stack.url, f"/rooms/{other}/events/",
+                      headers=bob.session_header()) as own:
+        sse.wait_for_event("stream-open")
+        own.wait_for_event("stream-open")
+        ws = WSClient(f"http://127.0.0.1:{private_stack.pushpin_port}", f"/rooms/{room}/ws",
+                      headers={"Pushpin-Route": "self", **bob.session_header()}).start()
+        poller = threading.Thread(target=long_poll)
+        try:
+            ws.wait_event("stream-open")
+            ws.round_trip()
+            poller.start()
+            time.sleep(1)  # the poll is held
+            removed_at = time.monotonic()
+            assert ann.delete(f"/rooms/{room}/members/{bob.name}").status == 200
+            [error] = sse.wait_for_event("stream-error", timeout=5)
+            assert json.loads(error[2])["condition"] == "removed", error
+            sse.wait_for(lambda _: sse.closed, timeout=5)
+            code, reason = ws.wait_closed(timeout=5)
+            assert code == 1008 and "no longer a member" in reason, (code, reason)
+            poller.join(timeout=5)
+            assert results["poll"].status == 404, results["poll"]
+            assert time.monotonic() - removed_at < 5
+        finally:
+            ws.close()
+        # Their other room keeps streaming; the next request to this one is 404.
+        assert bob.post(f"/rooms/{other}/messages/", {"text": "still mine"}).status == 200
+        own.wait_for(lambda evs: any("still mine" in e[2] for e in evs), timeout=5)
+        assert_hidden(bob, room)

@@ -23,16 +23,23 @@ pub fn channel(room: &RoomId) -> String {
     format!("room-{room}")
 }
 
+/// The channel of one member's subscriptions to one private room: removing them
+/// publishes the items that end those (`Item::ending`), and nothing else ever does.
+pub fn member_channel(room: &RoomId, user_id: &str) -> String {
+    format!("member-{room}-{user_id}")
+}
+
 /// A stream held for someone whose session or API key may end. Its links carry `query`
 /// (their pass, `auth::stream_pass`) and Fanout fetches them every `every_secs` at
-/// most, each fetch a check. `channel`, the holder's own, is never published to: Fanout
-/// (Pushpin's `httpsession`) restarts a link's timer whenever every channel of the
-/// stream had activity, so a busy room alone would put the check off forever.
+/// most, each fetch a check. `channels`: the holder's own (never published to: Fanout,
+/// like Pushpin's `httpsession`, restarts a link's timer whenever every channel of the
+/// stream had activity, so a busy room alone would put the check off forever), and for
+/// each private room the holder's member channel (`member_channel`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recheck {
     pub query: String,
     pub every_secs: u64,
-    pub channel: String,
+    pub channels: Vec<String>,
 }
 
 impl Recheck {
@@ -96,8 +103,8 @@ pub fn keep_alive_and_link(
     };
     let link = recheck.map_or_else(|| link.to_owned(), |r| r.link(link));
     resp.set_header("Grip-Link", format!("<{link}>; rel=next{timeout}"));
-    if let Some(r) = recheck {
-        resp.append_header("Grip-Channel", r.channel.as_str());
+    for channel in recheck.iter().flat_map(|r| &r.channels) {
+        resp.append_header("Grip-Channel", channel.as_str());
     }
 }
 
@@ -159,7 +166,7 @@ mod tests {
         let recheck = Recheck {
             query: "pass=p".into(),
             every_secs: 240,
-            channel: "user-u1".into(),
+            channels: vec!["user-u1".into()],
         };
         let mut resp = event_stream(String::new());
         Hold {

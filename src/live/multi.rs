@@ -171,6 +171,7 @@ pub fn item(room: &RoomId, id: MessageId, content: &str) -> Item {
         filters: &[BUILD_ID],
         ws: None,
         response: None,
+        ending: crate::live::publish::Ending::No,
     }
 }
 

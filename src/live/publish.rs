@@ -57,6 +57,18 @@ pub struct Item {
     pub ws: Option<String>,
     /// The JSON body that answers a held long-poll (`http-response`), if any.
     pub response: Option<String>,
+    /// What the item does besides: nothing, or end what it reaches (see [`Ending`]).
+    pub ending: Ending,
+}
+
+/// How an item ends a subscription (a member removed from a private room): `Refuse`
+/// answers a held long-poll 404 with `response` (streams and sockets get the content
+/// as usual); `Close` closes streams and sockets (1008, the item's `content` the reason).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    No,
+    Refuse,
+    Close,
 }
 
 impl Item {
@@ -78,7 +90,32 @@ impl Item {
             filters: &[],
             ws,
             response: Some(response),
+            ending: Ending::No,
         }
+    }
+
+    /// The items that end `channel`'s subscriptions, saying why: a `stream-error`
+    /// (`condition`, `text`), an `error` frame and a 404 for a long-poll, then the close.
+    pub fn ending(channel: String, condition: &str, text: &str) -> [Self; 2] {
+        let data = json!({ "condition": condition, "text": text });
+        let refuse = Self {
+            channel: channel.clone(),
+            id: None,
+            prev_id: None,
+            content: format!("event: stream-error\nid: error\ndata: {data}\n\n"),
+            filters: &[],
+            ws: Some(json!({"event": "error", "data": data}).to_string()),
+            response: Some(json!({"error": "not_found", "message": text}).to_string()),
+            ending: Ending::Refuse,
+        };
+        let close = Self {
+            content: text.to_owned(),
+            ws: None,
+            response: None,
+            ending: Ending::Close,
+            ..refuse.clone()
+        };
+        [refuse, close]
     }
 }
 
@@ -95,9 +132,20 @@ pub fn publish_body(items: &[Item]) -> String {
             if let Some(ws) = &item.ws {
                 formats["ws-message"] = json!({ "content": ws });
             }
+            if item.ending == Ending::Close {
+                formats = json!({
+                    "http-stream": { "action": "close" },
+                    "ws-message": { "action": "close", "code": 1008, "reason": item.content },
+                });
+            }
+            let code = if item.ending == Ending::Refuse {
+                404
+            } else {
+                200
+            };
             if let Some(body) = &item.response {
                 formats["http-response"] = json!({
-                    "code": 200,
+                    "code": code,
                     "headers": { "Content-Type": "application/json", "Cache-Control": "no-store" },
                     "body": body,
                 });

@@ -112,7 +112,7 @@ fn subscribe(
     };
     // A link continues a stream the client already has open: no second stream-open.
     let mut body = String::from(if is_link { "" } else { sse::stream_open() });
-    let recheck = match holder::admit(req, config, meter, is_link) {
+    let recheck = match holder::admit(req, config, meter, is_link, std::slice::from_ref(room)) {
         Ok(recheck) => recheck,
         Err(Refusal::Api(e)) => return Err(e),
         Err(Refusal::Ended(error)) => return Ok(grip::event_stream(body + &error)),

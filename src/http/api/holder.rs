@@ -11,8 +11,9 @@ use crate::config::{AuthMode, Config};
 use crate::http::access::require_user;
 use crate::http::body::query_param;
 use crate::http::error::ApiError;
-use crate::live::grip::Recheck;
+use crate::live::grip::{Recheck, member_channel};
 use crate::live::sse;
+use crate::model::RoomId;
 use crate::timing::KvMeter;
 
 /// Why a held stream is not (or no longer) served.
@@ -29,13 +30,14 @@ impl From<crate::store::StoreError> for Refusal {
     }
 }
 
-/// The check a stream's hold carries, if its mode has one: the caller's own on the
+/// The check a stream of `rooms` carries, if its mode has one: the caller's own on the
 /// opening call-back (its cookie or API key), its pass on a link's.
 pub fn admit(
     req: &Request,
     config: &Config,
     meter: &KvMeter,
     is_link: bool,
+    rooms: &[RoomId],
 ) -> Result<Option<Recheck>, Refusal> {
     if config.auth_mode() == AuthMode::Open {
         return Ok(None);
@@ -69,7 +71,12 @@ pub fn admit(
     Ok(Some(Recheck {
         query: format!("pass={}", stream_pass::issue(&key, &holder, now)),
         every_secs: holder.check_in(config.session_check(), now),
-        channel: format!("user-{}", holder.user_id()),
+        channels: std::iter::once(format!("user-{}", holder.user_id()))
+            .chain(
+                (rooms.iter().filter(|r| r.is_private()))
+                    .map(|r| member_channel(r, holder.user_id())),
+            )
+            .collect(),
     }))
 }
 

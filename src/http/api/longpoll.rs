@@ -19,13 +19,13 @@ use fastly::{Request, Response};
 use super::events::verified_callback;
 use super::presence as presence_api;
 use crate::config::Config;
-use crate::http::access::require_caller;
+use crate::http::access::{Caller, require_caller};
 use crate::http::body::query_number;
 use crate::http::error::ApiError;
 use crate::http::send;
 use crate::live::backlog::events_of;
 use crate::live::event::Event;
-use crate::live::grip::channel;
+use crate::live::grip::{channel, member_channel};
 use crate::live::poll::{ANSWER_MAX, WAIT_MAX, answer};
 use crate::live::presence;
 use crate::live::sse::frame;
@@ -66,9 +66,18 @@ pub fn serve(req: Request, room: RoomId, config: &Config, meter: &KvMeter) {
     };
     if let Some(req) = verified_callback(req, config, meter) {
         // Checked again: a stale session's fresh cookie rides on the held answer.
-        let answer = require_caller(&req, config, meter).and_then(|_| {
+        let answer = require_caller(&req, config, meter).and_then(|caller| {
             let rooms = Rooms::open(meter, config.retention())?;
-            poll(&room, after, wait, None, &rooms)
+            let mut resp = poll(&room, after, wait, None, &rooms)?;
+            // A private room's member: removing them answers this poll 404 (`live::grip`).
+            if let (true, true, Caller::User(me)) = (
+                room.is_private(),
+                resp.contains_header("Grip-Hold"),
+                &caller,
+            ) {
+                resp.append_header("Grip-Channel", member_channel(&room, &me.user_id));
+            }
+            Ok(resp)
         });
         send(answer, meter);
     }

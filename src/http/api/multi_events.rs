@@ -112,7 +112,7 @@ fn subscribe(
     meter: &KvMeter,
 ) -> Result<Response, ApiError> {
     let is_link = page.is_some();
-    let recheck = match holder::admit(req, config, meter, is_link) {
+    let recheck = match holder::admit(req, config, meter, is_link, rooms) {
         Ok(recheck) => recheck,
         Err(Refusal::Api(e)) => return Err(e),
         Err(Refusal::Ended(error)) => {

@@ -51,7 +51,7 @@ use crate::http::error::ApiError;
 use crate::http::throttle::{identity, limit, throttle};
 use crate::http::{is_cross_site, send};
 use crate::live::backlog::{Then, catch_up};
-use crate::live::grip::channel;
+use crate::live::grip::{channel, member_channel};
 use crate::live::presence::{self, Place};
 use crate::live::publish::Item;
 use crate::live::resume::{Resume, ResumeInputs, resume_point};
@@ -228,6 +228,11 @@ impl Socket<'_> {
         // twice at worst (the client keeps one per id), never not at all.
         self.out.push(ws::subscribe(&channel(self.room)));
         self.out.push(ws::subscribe(&presence::channel(self.room)));
+        // A private room's member: removing them closes this socket (`live::grip`).
+        if let (true, Ok(Caller::User(me))) = (self.room.is_private(), &self.caller) {
+            self.out
+                .push(ws::subscribe(&member_channel(self.room, &me.user_id)));
+        }
         self.out.push(ws::keep_alive(self.config.keep_alive_secs()));
         self.out
             .push(WsEvent::to_client(&from_sse(sse::stream_open())));

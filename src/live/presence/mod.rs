@@ -139,6 +139,7 @@ pub fn item(room: &RoomId, frame: String) -> Item {
         ws: Some(ws),
         content: frame,
         filters: &[],
+        ending: crate::live::publish::Ending::No,
     }
 }
 

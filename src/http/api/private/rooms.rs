@@ -11,6 +11,8 @@ use crate::http::access::require_user;
 use crate::http::api::json_response;
 use crate::http::body::read_json;
 use crate::http::error::ApiError;
+use crate::live::grip::member_channel;
+use crate::live::publish::{Item, Publish};
 use crate::model::membership::{
     DM_PREFIX, ID_RANDOM_LEN, MEMBER, Member, OWNER, PRIVATE_PREFIX, Refusal, RoomInfo, parse_title,
 };
@@ -154,7 +156,17 @@ pub fn members(
     let info = changed.ok_or_else(ApiError::not_found)?.map_err(refused)?;
     match touched {
         Some((user_id, true)) => enrol(&user_id, room, meter)?,
-        Some((user_id, false)) => unenrol(&user_id, room, meter)?,
+        Some((user_id, false)) => {
+            // Their held streams, polls and sockets for this room end now; their next
+            // request is 404 (the room's record no longer lists them).
+            let ending = Item::ending(
+                member_channel(room, &user_id),
+                "removed",
+                "You are no longer a member of this room.",
+            );
+            Publish::start(config, format!("{room}/removed"), &ending).finish();
+            unenrol(&user_id, room, meter)?
+        }
         None => {}
     }
     members_json(&info)
