@@ -227,7 +227,7 @@ def test_a_removed_member_loses_held_streams_polls_and_sockets_at_once(private_s
     results = {}
 
     def long_poll():
-        results["poll"] = bob.get(f"/rooms/{room}/messages/?after=0&wait=20")
+        results["poll"] = bob.get(f"/rooms/{room}/messages/?after=1&wait=20")
 
     with SSEClient(private_stack.url, f"/rooms/{room}/events/",
                    headers=bob.session_header()) as sse, \
@@ -241,6 +241,10 @@ def test_a_removed_member_loses_held_streams_polls_and_sockets_at_once(private_s
         try:
             ws.wait_event("stream-open")
             ws.round_trip()
+            # Both subscriptions are live once a post reaches them.
+            assert ann.post(f"/rooms/{room}/messages/", {"text": "ready?"}).status == 200
+            sse.wait_for(lambda evs: any("ready?" in e[2] for e in evs), timeout=10)
+            ws.wait_for(lambda fs: any("ready?" in json.dumps(f) for f in fs), timeout=10)
             poller.start()
             time.sleep(1)  # the poll is held
             removed_at = time.monotonic()
