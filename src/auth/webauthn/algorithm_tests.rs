@@ -2,14 +2,16 @@
 //! RS256; tests/webauthn_vectors/record_softauthn.py) run through the whole verifier:
 //! sign-up (with `none` and `packed` self attestation), sign-in, each attack knob refused
 //! for the reason the recording names, tampered signatures refused, and for RS256 the RSA
-//! keys that are too weak to accept.
+//! keys that are too weak to accept. Chromium's own EdDSA and RS256 passkeys
+//! (`vectors/chromium-algorithms.json`) check that softauthn and this verifier do not share
+//! a misreading of the formats.
 
 use serde_json::Value as Json;
 
 use super::assertion::{Assertion, AuthenticationResponse, StoredCredential, verify_assertion};
 use super::cose::{CredentialPublicKey, EDDSA, ES256, RS256};
 use super::registration::{NewCredential, RegistrationResponse, verify_registration};
-use super::testing::{bytes, cbor_int, edit, softauthn, variant};
+use super::testing::{bytes, cbor_int, chromium_algorithms, edit, softauthn, variant};
 use super::{OFFERED_ALGORITHMS, RelyingParty, WebAuthnError};
 
 struct Vectors {
@@ -193,5 +195,47 @@ fn weak_rsa_keys_are_refused_at_sign_up() {
         let error = rs256.register(&case["response"]).unwrap_err();
         assert_eq!(variant(&error), case["expected"], "{name}: {error}");
         assert!(error.to_string().contains("RSA"), "{name}: {error}");
+    }
+}
+
+#[test]
+fn chromium_eddsa_and_rs256_passkeys_sign_up_and_in() {
+    let (v, rp) = chromium_algorithms();
+    let recorded = v["algorithms"].as_object().unwrap();
+    assert_eq!(recorded.len(), 2);
+    for (alg, case) in recorded {
+        let challenge = |ceremony: &str| bytes(&case[ceremony]["options"]["challenge"]);
+        let json = case["registration"]["response"].to_string();
+        let response = RegistrationResponse::from_json(json.as_bytes()).unwrap();
+        let credential = verify_registration(&response, &challenge("registration"), &rp).unwrap();
+        assert_eq!(credential.public_key.algorithm().to_string(), *alg);
+        let key = CredentialPublicKey::from_stored(&credential.public_key.stored()).unwrap();
+        let user = bytes(&case["registration"]["options"]["user"]["id"]);
+        let sign_in = |json: &Json| {
+            let response = AuthenticationResponse::from_json(json.to_string().as_bytes())?;
+            let stored = StoredCredential {
+                public_key: &key,
+                sign_count: credential.sign_count,
+                user_handle: &user,
+            };
+            verify_assertion(&response, &challenge("authentication"), &rp, stored)
+        };
+        let honest = case["authentication"]["response"].clone();
+        let signed_in = sign_in(&honest).unwrap();
+        assert!(signed_in.sign_count > credential.sign_count, "{alg}");
+        let mut tampered = honest.clone();
+        edit(&mut tampered, "signature", |s| s[10] ^= 1);
+        assert_eq!(
+            sign_in(&tampered),
+            Err(WebAuthnError::InvalidSignature),
+            "{alg}"
+        );
+        let mut client = honest;
+        edit(&mut client, "clientDataJSON", |d| d.insert(1, b' '));
+        assert_eq!(
+            sign_in(&client),
+            Err(WebAuthnError::InvalidSignature),
+            "{alg}"
+        );
     }
 }

@@ -180,6 +180,15 @@ pub struct Chromium {
     pub v: Json,
 }
 
+/// An EdDSA and an RS256 passkey made by Chromium's virtual authenticator, each with a
+/// sign-in (`record.py algorithms`), and the relying party they were made for.
+pub fn chromium_algorithms() -> (Json, RelyingParty) {
+    let v: Json = serde_json::from_str(include_str!("vectors/chromium-algorithms.json")).unwrap();
+    let origin = v["origin"].as_str().unwrap().to_owned();
+    let rp = RelyingParty::new(v["rp_id"].as_str().unwrap(), [origin]);
+    (v, rp)
+}
+
 pub fn chromium() -> Chromium {
     let v: Json = serde_json::from_str(CHROMIUM).unwrap();
     let origin = v["origin"].as_str().unwrap().to_owned();
