@@ -3,7 +3,10 @@
 It plays both the browser and the authenticator of a WebAuthn ceremony: it takes the options
 JSON the service sends (PublicKeyCredentialCreationOptionsJSON / ...RequestOptionsJSON) and
 returns what `credential.toJSON()` would (RegistrationResponseJSON / AuthenticationResponseJSON),
-with ES256 (P-256) keys from `cryptography` and just enough CBOR to write an attestation object.
+with keys from `cryptography` and just enough CBOR to write an attestation object. Like a real
+authenticator it supports some algorithms (ES256 alone by default; `algorithms=(RS256,)` makes
+a TPM-like RS256-only one, `(EDDSA,)` an Ed25519 one) and creates each credential with the
+first algorithm of `pubKeyCredParams` it supports; `rsa_bits`/`rsa_exponent` make weak RSA keys.
 Credentials are discoverable (resident): each keeps its user handle, and a sign-in without
 `allowCredentials` picks one, as a platform authenticator does.
 
@@ -33,9 +36,10 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
-ES256 = -7
+# COSE algorithm identifiers.
+ES256, EDDSA, RS256 = -7, -8, -257
 
 # Authenticator data flags (WebAuthn L3 §6.1).
 UP, UV, BE, BS, AT, ED = 0x01, 0x04, 0x08, 0x10, 0x40, 0x80
@@ -76,16 +80,36 @@ def cbor(value) -> bytes:
     raise TypeError(f"no CBOR for {type(value).__name__}")
 
 
-def cose_es256(public_key: ec.EllipticCurvePublicKey) -> bytes:
-    """The COSE_Key of a P-256 public key (§6.5.1.1), labels in canonical order."""
+def cose_key(public_key) -> bytes:
+    """The COSE_Key of a public key, labels in canonical order: EC2 P-256 for ES256
+    (§6.5.1.1), OKP Ed25519 for EdDSA (RFC 9053 §7.2), RSA n/e for RS256 (RFC 8230 §4)."""
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        numbers = public_key.public_numbers()
+        return cbor({1: 2, 3: ES256, -1: 1,
+                     -2: numbers.x.to_bytes(32, "big"), -3: numbers.y.to_bytes(32, "big")})
+    if isinstance(public_key, ed25519.Ed25519PublicKey):
+        raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        return cbor({1: 1, 3: EDDSA, -1: 6, -2: raw})
     numbers = public_key.public_numbers()
-    return cbor({1: 2, 3: ES256, -1: 1,
-                 -2: numbers.x.to_bytes(32, "big"), -3: numbers.y.to_bytes(32, "big")})
+    return cbor({1: 3, 3: RS256, -1: numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big"),
+                 -2: numbers.e.to_bytes((numbers.e.bit_length() + 7) // 8, "big")})
 
 
-def sign(key: ec.EllipticCurvePrivateKey, data: bytes) -> bytes:
-    """ES256, DER encoded, as authenticators sign."""
-    return key.sign(data, ec.ECDSA(hashes.SHA256()))
+def algorithm(key) -> int:
+    """The COSE algorithm of a private key."""
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return ES256
+    return EDDSA if isinstance(key, ed25519.Ed25519PrivateKey) else RS256
+
+
+def sign(key, data: bytes) -> bytes:
+    """A signature as authenticators make it: ES256 DER encoded, Ed25519 raw (over the data
+    itself), RS256 PKCS#1 v1.5 with SHA-256."""
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return key.sign(data, ec.ECDSA(hashes.SHA256()))
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return key.sign(data)
+    return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
 
 
 def creation_options(user_id: bytes, challenge: bytes) -> dict:
@@ -94,7 +118,7 @@ def creation_options(user_id: bytes, challenge: bytes) -> dict:
         "rp": {"id": "localhost", "name": "edge-chat"},
         "user": {"id": b64url(user_id), "name": "ann", "displayName": "ann"},
         "challenge": b64url(challenge),
-        "pubKeyCredParams": [{"type": "public-key", "alg": -7}],
+        "pubKeyCredParams": [{"type": "public-key", "alg": alg} for alg in (ES256, EDDSA, RS256)],
         "authenticatorSelection": {"residentKey": "required", "userVerification": "required"},
         "attestation": "none",
     }
@@ -109,7 +133,7 @@ def request_options(challenge: bytes) -> dict:
 @dataclass
 class Credential:
     id: bytes
-    key: ec.EllipticCurvePrivateKey
+    key: object  # ec / ed25519 / rsa private key
     rp_id: str
     user_handle: bytes
     user_name: str
@@ -130,13 +154,25 @@ def _public_key_options(options: dict) -> dict:
 
 class SoftAuthenticator:
     def __init__(self, origin: str, rp_id: str | None = None, *, counter: bool = True,
-                 aaguid: bytes = bytes(16)):
-        """`counter=False` makes an authenticator without a signature counter (always 0)."""
+                 aaguid: bytes = bytes(16), algorithms=(ES256,), rsa_bits: int = 2048,
+                 rsa_exponent: int = 65537):
+        """`counter=False` makes an authenticator without a signature counter (always 0).
+        `algorithms` are the COSE algorithms it can create keys for; RSA keys have
+        `rsa_bits` and `rsa_exponent` (1024 bits or exponent 3 make keys the service refuses)."""
         self.origin = origin
         self.rp_id = rp_id or urlsplit(origin).hostname
         self.counter = counter
         self.aaguid = aaguid
+        self.algorithms = tuple(algorithms)
+        self.rsa_bits, self.rsa_exponent = rsa_bits, rsa_exponent
         self.credentials: list[Credential] = []
+
+    def new_key(self, alg: int):
+        if alg == ES256:
+            return ec.generate_private_key(ec.SECP256R1())
+        if alg == EDDSA:
+            return ed25519.Ed25519PrivateKey.generate()
+        return rsa.generate_private_key(public_exponent=self.rsa_exponent, key_size=self.rsa_bits)
 
     # ------------------------------------------------------------------ helpers
 
@@ -172,10 +208,11 @@ class SoftAuthenticator:
     def register(self, creation_options: dict, *, origin=None, rp_id=None, rp_id_hash=None,
                  type_="webauthn.create", challenge=None, cross_origin=False, up=True, uv=True,
                  attested=True, fmt="none", credential_id=None, sign_count=None) -> dict:
-        """navigator.credentials.create(): a new resident ES256 credential.
+        """navigator.credentials.create(): a new resident credential, with the first algorithm
+        of `pubKeyCredParams` this authenticator supports.
 
-        Like a browser it refuses options it cannot honour (another RP ID, no ES256, an
-        excluded credential it holds) with ValueError. The knobs make a dishonest response:
+        Like a browser it refuses options it cannot honour (another RP ID, no algorithm it
+        supports, an excluded credential it holds) with ValueError. The knobs make a dishonest response:
         another `origin`, `rp_id` or raw `rp_id_hash`, `type_`, `challenge` (base64url),
         `cross_origin`, `up`/`uv` cleared, `attested=False` (AT flag and credential data
         left out), `fmt="packed"` (self attestation; `fmt="packed-bad"` signs the wrong
@@ -184,19 +221,22 @@ class SoftAuthenticator:
         opts = _public_key_options(creation_options)
         if opts.get("rp", {}).get("id", self.rp_id) != self.rp_id:
             raise ValueError(f"rp.id {opts['rp']['id']!r} is not {self.rp_id!r}")
-        if ES256 not in [p.get("alg") for p in opts.get("pubKeyCredParams", [])]:
-            raise ValueError("pubKeyCredParams offers no ES256 (-7)")
+        offered = [p.get("alg") for p in opts.get("pubKeyCredParams", [])]
+        alg = next((a for a in offered if a in self.algorithms), None)
+        if alg is None:
+            raise ValueError(f"NotSupportedError: pubKeyCredParams {offered} offers none of "
+                             f"{list(self.algorithms)}")
         excluded = {unb64url(c["id"]) for c in opts.get("excludeCredentials", [])}
         if any(c.id in excluded and c.rp_id == self.rp_id for c in self.credentials):
             raise ValueError("InvalidStateError: an excluded credential is on this authenticator")
 
         user = opts["user"]
         cred = Credential(id=credential_id or os.urandom(32),
-                          key=ec.generate_private_key(ec.SECP256R1()),
+                          key=self.new_key(alg),
                           rp_id=self.rp_id, user_handle=unb64url(user["id"]),
                           user_name=user.get("name", ""))
         count = self._next_count(cred, sign_count)
-        public_key = cose_es256(cred.key.public_key())
+        public_key = cose_key(cred.key.public_key())
         attested_data = (self.aaguid + struct.pack(">H", len(cred.id)) + cred.id + public_key
                          if attested else b"")
         auth_data = self._auth_data(rp_id or self.rp_id, rp_id_hash,
@@ -208,7 +248,7 @@ class SoftAuthenticator:
             statement = {}
         elif fmt in ("packed", "packed-bad"):
             signed = auth_data + (client_data_hash if fmt == "packed" else bytes(32))
-            statement = {"alg": ES256, "sig": sign(cred.key, signed)}
+            statement = {"alg": alg, "sig": sign(cred.key, signed)}
             fmt = "packed"
         else:
             statement = {"sig": b"\x00"}
@@ -223,7 +263,7 @@ class SoftAuthenticator:
             "authenticatorData": b64url(auth_data),
             "transports": ["internal"],
             "publicKey": b64url(spki),
-            "publicKeyAlgorithm": ES256,
+            "publicKeyAlgorithm": alg,
         })
 
     def assert_(self, request_options: dict, credential_id=None, *, origin=None, rp_id=None,
@@ -243,7 +283,7 @@ class SoftAuthenticator:
         if unknown_credential:
             # A passkey the service never registered, claiming a known user when there is one.
             known = [c for c in self.credentials if c.rp_id == self.rp_id]
-            cred = Credential(id=os.urandom(32), key=ec.generate_private_key(ec.SECP256R1()),
+            cred = Credential(id=os.urandom(32), key=self.new_key(self.algorithms[0]),
                               rp_id=self.rp_id, user_name="",
                               user_handle=known[-1].user_handle if known else os.urandom(16))
         else:

@@ -8,9 +8,10 @@ import json
 import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
-from softauthn import AT, SoftAuthenticator, UP, UV, creation_options, request_options, unb64url
+from softauthn import (AT, EDDSA, ES256, RS256, SoftAuthenticator, UP, UV, creation_options,
+                       request_options, unb64url)
 
 ORIGIN = "http://localhost:7676"
 CREATION = creation_options(b"user-1", b"registration-challenge")
@@ -56,14 +57,28 @@ def parse_auth_data(auth_data: bytes):
 
 
 def public_key(cose: dict):
-    assert (cose[1], cose[3], cose[-1]) == (2, -7, 1)
+    """The `cryptography` key of a COSE_Key, read independently of softauthn's writer."""
+    if cose[1] == 1:
+        assert (cose[3], cose[-1], len(cose[-2])) == (EDDSA, 6, 32) and len(cose) == 4
+        return ed25519.Ed25519PublicKey.from_public_bytes(cose[-2])
+    if cose[1] == 3:
+        assert cose[3] == RS256 and len(cose) == 4
+        n, e = int.from_bytes(cose[-1], "big"), int.from_bytes(cose[-2], "big")
+        assert cose[-1][0] != 0 and cose[-2][0] != 0, "no leading zero bytes"
+        return rsa.RSAPublicNumbers(e, n).public_key()
+    assert (cose[1], cose[3], cose[-1]) == (2, ES256, 1)
     x, y = int.from_bytes(cose[-2], "big"), int.from_bytes(cose[-3], "big")
     return ec.EllipticCurvePublicNumbers(x, y, ec.SECP256R1()).public_key()
 
 
 def verifies(key, signature: bytes, data: bytes) -> bool:
     try:
-        key.verify(signature, data, ec.ECDSA(hashes.SHA256()))
+        if isinstance(key, ed25519.Ed25519PublicKey):
+            key.verify(signature, data)
+        elif isinstance(key, rsa.RSAPublicKey):
+            key.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
+        else:
+            key.verify(signature, data, ec.ECDSA(hashes.SHA256()))
         return True
     except InvalidSignature:
         return False
@@ -157,7 +172,7 @@ def test_browser_rules_and_resident_credentials():
     auth, first, _, _ = registered()
     with pytest.raises(ValueError, match="InvalidStateError"):
         auth.register({**CREATION, "excludeCredentials": [{"type": "public-key", "id": first["id"]}]})
-    with pytest.raises(ValueError, match="ES256"):
+    with pytest.raises(ValueError, match="NotSupportedError"):
         auth.register({**CREATION, "pubKeyCredParams": [{"type": "public-key", "alg": -8}]})
     with pytest.raises(ValueError, match="rp.id"):
         auth.register({**CREATION, "rp": {"id": "example.com", "name": "x"}})
@@ -176,3 +191,39 @@ def test_an_authenticator_without_a_counter_always_sends_zero():
     assert data["count"] == 0
     a = auth.assert_(REQUEST)
     assert parse_auth_data(unb64url(a["response"]["authenticatorData"]))["count"] == 0
+
+
+@pytest.mark.parametrize("alg", [ES256, EDDSA, RS256])
+def test_each_algorithm_registers_and_signs(alg):
+    """An authenticator that supports only `alg` picks it from the three offered, writes its
+    COSE_Key, and signs self attestation and sign-ins with it."""
+    auth, reg, obj, data = registered(SoftAuthenticator(ORIGIN, algorithms=(alg,)), fmt="packed")
+    assert data["cose"][3] == alg == reg["response"]["publicKeyAlgorithm"]
+    key = public_key(data["cose"])
+    spki = key.public_bytes(serialization.Encoding.DER,
+                            serialization.PublicFormat.SubjectPublicKeyInfo)
+    assert spki == unb64url(reg["response"]["publicKey"])
+    assert obj["attStmt"]["alg"] == alg
+    signed = obj["authData"] + hashlib.sha256(unb64url(reg["response"]["clientDataJSON"])).digest()
+    assert verifies(key, obj["attStmt"]["sig"], signed)
+    for bad in (True, False):
+        r = auth.assert_(REQUEST, bad_signature=bad)["response"]
+        signed = unb64url(r["authenticatorData"]) + hashlib.sha256(unb64url(r["clientDataJSON"])).digest()
+        assert verifies(key, unb64url(r["signature"]), signed) is not bad
+
+
+def test_algorithm_choice_follows_the_offer_order():
+    both = SoftAuthenticator(ORIGIN, algorithms=(RS256, EDDSA))
+    # Offered ES256, EdDSA, RS256: the first it supports is EdDSA, whatever its own order.
+    assert registered(both)[3]["cose"][3] == EDDSA
+    only_rsa = {**CREATION, "pubKeyCredParams": [{"type": "public-key", "alg": RS256}]}
+    assert both.register(only_rsa)["response"]["publicKeyAlgorithm"] == RS256
+    with pytest.raises(ValueError, match="NotSupportedError"):
+        SoftAuthenticator(ORIGIN, algorithms=(RS256,)).register(
+            {**CREATION, "pubKeyCredParams": [{"type": "public-key", "alg": ES256}]})
+
+
+def test_weak_rsa_keys_on_request():
+    weak = SoftAuthenticator(ORIGIN, algorithms=(RS256,), rsa_bits=1024, rsa_exponent=3)
+    key = public_key(registered(weak)[3]["cose"])
+    assert key.key_size == 1024 and key.public_numbers().e == 3

@@ -2,7 +2,8 @@
 //! forms (`PublicKeyCredentialCreationOptionsJSON`, `…RequestOptionsJSON`), so the page
 //! hands them to `PublicKeyCredential.parseCreationOptionsFromJSON` as they are.
 //!
-//! Only ES256 is offered: it is the one algorithm verified here, and an authenticator
+//! `pubKeyCredParams` offers ES256, EdDSA and RS256, in that order: exactly the algorithms
+//! verified here (`webauthn::OFFERED_ALGORITHMS` says why that order). An authenticator
 //! picks the first offered algorithm it supports, so offering one we cannot verify would
 //! break sign-up. Passkeys are discoverable (`residentKey: required`) so signing in
 //! needs no name, and user verification is required: a passkey is one factor that is
@@ -85,7 +86,11 @@ mod tests {
         assert_eq!(o["user"]["name"], "ann");
         assert_eq!(
             o["pubKeyCredParams"],
-            json!([{"type": "public-key", "alg": -7}])
+            json!([
+                {"type": "public-key", "alg": -7},
+                {"type": "public-key", "alg": -8},
+                {"type": "public-key", "alg": -257},
+            ])
         );
         assert_eq!(o["authenticatorSelection"]["residentKey"], "required");
         assert_eq!(o["authenticatorSelection"]["userVerification"], "required");

@@ -11,7 +11,11 @@ ceremonies the sign-up and sign-in pages will run: options from JSON through
 Run it with the test venv (Playwright as a client library; Debian's /usr/bin/chromium, never a
 downloaded browser) and commit the output:
 
-    .tools/venv/bin/python tests/webauthn_vectors/record.py [src/auth/vectors/chromium.json]
+    .tools/venv/bin/python tests/webauthn_vectors/record.py [OUT]
+
+`record.py algorithms [OUT]` records chromium-algorithms.json instead: an EdDSA and an RS256
+passkey made by the same virtual authenticator (which picks the first algorithm of
+`pubKeyCredParams` it supports, so each sign-up offers one alone), each with a sign-in.
 
 Challenges and user ids are fixed so the vectors read well; keys and signatures are new each
 run. Everything here is test data: the virtual authenticator's keys never leave this file.
@@ -31,7 +35,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from browser_helpers import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
-OUT = ROOT / "src" / "auth" / "vectors" / "chromium.json"
+VECTORS = ROOT / "src" / "auth" / "webauthn" / "vectors"
+OUT = VECTORS / "chromium.json"
+OUT_ALGORITHMS = VECTORS / "chromium-algorithms.json"
 RP_ID = "localhost"
 
 PAGE = b"""<!doctype html><meta charset="utf-8"><title>webauthn vectors</title>
@@ -70,12 +76,12 @@ class Page(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def creation_options(name: str, user_id: bytes, label: str, attestation: str = "none"):
+def creation_options(name: str, user_id: bytes, label: str, attestation: str = "none", alg=-7):
     return {
         "rp": {"id": RP_ID, "name": "edge-chat"},
         "user": {"id": b64url(user_id), "name": name, "displayName": name},
         "challenge": challenge(label),
-        "pubKeyCredParams": [{"type": "public-key", "alg": -7}],
+        "pubKeyCredParams": [{"type": "public-key", "alg": alg}],
         "timeout": 60000,
         "authenticatorSelection": {
             "residentKey": "required",
@@ -86,17 +92,62 @@ def creation_options(name: str, user_id: bytes, label: str, attestation: str = "
     }
 
 
-def request_options(label: str):
+def request_options(label: str, allow=()):
     return {
         "challenge": challenge(label),
         "rpId": RP_ID,
-        "allowCredentials": [],
+        "allowCredentials": [{"type": "public-key", "id": i} for i in allow],
         "userVerification": "required",
         "timeout": 60000,
     }
 
 
-def record(out: Path):
+def vectors_of(origin, browser, ceremony):
+    """chromium.json: ES256 sign-up, two sign-ins, a sign-up with direct attestation."""
+    return {
+        "about": "Recorded by tests/webauthn_vectors/record.py from Chromium's virtual "
+                 "authenticator (CDP WebAuthn domain: ctap2, internal, resident key, "
+                 "user verification, automatic presence).",
+        "browser": browser.version,
+        "rp_id": RP_ID,
+        "origin": origin,
+        # attestation "none": what edge-chat asks for.
+        "registration": ceremony("create", creation_options(
+            "ann", b"user-id-of-ann-0", "registration")),
+        # Two sign-ins with the same passkey, discoverable (no allowCredentials).
+        "authentications": [
+            ceremony("get", request_options("authentication-1")),
+            ceremony("get", request_options("authentication-2")),
+        ],
+        # attestation "direct": the browser passes the authenticator's own statement
+        # through, which edge-chat does not verify and must refuse clearly.
+        "registration_direct": ceremony("create", creation_options(
+            "bob", b"user-id-of-bob-0", "registration-direct", "direct")),
+    }
+
+
+def algorithm_vectors_of(origin, browser, ceremony):
+    """chromium-algorithms.json: per algorithm, a sign-up offering it alone and a sign-in."""
+    by_alg = {}
+    for alg, name in ((-8, "eve"), (-257, "rsa")):
+        registration = ceremony("create", creation_options(
+            name, f"user-id-of-{name}-0".encode(), f"registration-{alg}", alg=alg))
+        credential = registration["response"]["id"]
+        by_alg[str(alg)] = {
+            "registration": registration,
+            "authentication": ceremony("get", request_options(f"authentication{alg}", [credential])),
+        }
+    return {
+        "about": "Recorded by tests/webauthn_vectors/record.py algorithms from Chromium's "
+                 "virtual authenticator (as chromium.json), one algorithm offered per sign-up.",
+        "browser": browser.version,
+        "rp_id": RP_ID,
+        "origin": origin,
+        "algorithms": by_alg,
+    }
+
+
+def record(out: Path, make=vectors_of):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     origin = f"http://localhost:{server.server_address[1]}"
@@ -120,26 +171,7 @@ def record(out: Path):
                 response = page.evaluate(f"options => {fn}(options)", options)
                 return {"options": options, "response": response}
 
-            vectors = {
-                "about": "Recorded by tests/webauthn_vectors/record.py from Chromium's virtual "
-                         "authenticator (CDP WebAuthn domain: ctap2, internal, resident key, "
-                         "user verification, automatic presence).",
-                "browser": browser.version,
-                "rp_id": RP_ID,
-                "origin": origin,
-                # attestation "none": what edge-chat asks for.
-                "registration": ceremony("create", creation_options(
-                    "ann", b"user-id-of-ann-0", "registration")),
-                # Two sign-ins with the same passkey, discoverable (no allowCredentials).
-                "authentications": [
-                    ceremony("get", request_options("authentication-1")),
-                    ceremony("get", request_options("authentication-2")),
-                ],
-                # attestation "direct": the browser passes the authenticator's own statement
-                # through, which edge-chat does not verify and must refuse clearly.
-                "registration_direct": ceremony("create", creation_options(
-                    "bob", b"user-id-of-bob-0", "registration-direct", "direct")),
-            }
+            vectors = make(origin, browser, ceremony)
             browser.close()
     finally:
         server.shutdown()
@@ -149,4 +181,8 @@ def record(out: Path):
 
 
 if __name__ == "__main__":
-    record(Path(sys.argv[1]) if len(sys.argv) > 1 else OUT)
+    args = sys.argv[1:]
+    if args[:1] == ["algorithms"]:
+        record(Path(args[1]) if len(args) > 1 else OUT_ALGORITHMS, algorithm_vectors_of)
+    else:
+        record(Path(args[0]) if args else OUT)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import stack as stackmod
 
-from . import identity, kv_latency, log, moderation, round_trips
+from . import identity, kv_latency, log, moderation, round_trips, verify
 from .report import render
 from .results import FANOUT_LIKE, Params, Run
 from .scenarios import Scenarios
@@ -28,7 +28,8 @@ SHAPED_RATE = 1_000_000  # deliveries/s: the shaper-on mode, as the bench measur
 OPEN_FILES = 8192  # 1,000 subscribers per path, three paths, plus the servers' side
 # --only NAME: the scenario's function (Scenarios -> rows) and report (writer, rows, Params)
 ONLY = {"kv-latency": (kv_latency.kv_latency, kv_latency.report),
-        "round-trips": (round_trips.round_trips, round_trips.report)}
+        "round-trips": (round_trips.round_trips, round_trips.report),
+        "verify": (verify.verify_times, verify.report)}
 
 
 def message_rate(text):
@@ -47,7 +48,8 @@ def parse_args(argv):
                          f"Fanout) or N deliveries/s; repeatable (default: off and {SHAPED_RATE})")
     ap.add_argument("--only", choices=list(ONLY),
                     help="run one scenario alone: kv-latency = posts at 0 and 30 ms per KV operation; "
-                         "round-trips = KV round trips and latency per request kind at 0 and 30 ms")
+                         "round-trips = KV round trips and latency per request kind at 0 and 30 ms; "
+                         "verify = passkey sign-in time per algorithm (ES256, EdDSA, RS256)")
     args = ap.parse_args(argv)
     args.message_rate = args.message_rate or [FANOUT_LIKE, SHAPED_RATE]
     return args

@@ -1,40 +1,69 @@
-//! The credential public key: a COSE_Key (RFC 9052 §7) in, a SEC1 point out.
+//! The credential public key: a COSE_Key (RFC 9052 §7) in, a key we can verify with out.
 //!
-//! edge-chat offers and verifies exactly one algorithm, ES256 (COSE -7: ECDSA on P-256 with
-//! SHA-256). Every FIDO2 authenticator supports it, and p256 is already linked for Grip-Sig
-//! verification. Offering nothing else matters: Chromium's virtual authenticator, like many
-//! real ones, takes the first algorithm of `pubKeyCredParams` it supports, so offering one
-//! we could not verify would make sign-up create passkeys that can never sign in.
+//! edge-chat offers and verifies three algorithms (issue 18 item 4), the ones the passkeys
+//! people own actually use: ES256 (COSE -7, ECDSA on P-256 with SHA-256), which nearly every
+//! authenticator does; EdDSA (-8, Ed25519), which some security keys prefer; and RS256
+//! (-257, RSASSA-PKCS1-v1_5 with SHA-256), which Windows Hello keys in a TPM often do alone.
+//! Chromium warns at sign-up when ES256 or RS256 is missing from `pubKeyCredParams`. Nothing
+//! else is offered: an authenticator takes the first offered algorithm it supports, so
+//! offering one we could not verify would make sign-up create passkeys that never sign in.
+//! Each algorithm lives in its own module (`es256`, `eddsa`, `rs256`) with the checks that
+//! make its keys safe to store; this one reads the COSE_Key and picks the module.
 //!
-//! An ES256 COSE_Key (WebAuthn L3 §6.5.1.1) is a map {1 kty: 2 (EC2), 3 alg: -7,
-//! -1 crv: 1 (P-256), -2 x: 32 bytes, -3 y: 32 bytes}. It is stored as the 65-byte SEC1
-//! uncompressed point `04 || x || y`, checked to be on the curve when it is made, so a
-//! stored key always loads. Signatures arrive ASN.1 DER encoded (§6.5.5).
-
-use p256::ecdsa::signature::DigestVerifier;
-use p256::ecdsa::{Signature, VerifyingKey};
+//! The stored form (`stored` / `from_stored`, base64 in the credential record) is, for
+//! ES256, the 65-byte SEC1 point `04 || x || y` as it has been since issue 11, so records
+//! made before issue 18 load unchanged; for EdDSA and RS256 it is the COSE_Key itself,
+//! re-encoded canonically (CTAP2 §8: label order, shortest forms) from the checked parts. A
+//! COSE_Key is a CBOR map, whose first byte (0xa0–0xbf) is never a SEC1 point's 0x04, so
+//! the two forms cannot be confused. Every key is checked when it is made, so a stored key
+//! always loads.
 
 use super::WebAuthnError;
-use super::cbor::Value;
+use super::cbor::{self, Value};
+use super::eddsa::Ed25519Key;
+use super::es256::Es256Key;
+use super::rs256::Rs256Key;
 
-/// COSE algorithm identifier of ES256, the only one offered and verified.
+/// COSE algorithm identifiers (IANA "COSE Algorithms") of the algorithms verified here.
 pub const ES256: i128 = -7;
+pub const EDDSA: i128 = -8;
+pub const RS256: i128 = -257;
 
-// COSE_Key labels and values (RFC 9052 §7.1, RFC 9053 §7.1).
-const LABEL_KTY: i128 = 1;
-const LABEL_ALG: i128 = 3;
-const LABEL_CRV: i128 = -1;
-const LABEL_X: i128 = -2;
-const LABEL_Y: i128 = -3;
-const KTY_EC2: i128 = 2;
-const CRV_P256: i128 = 1;
+// COSE_Key labels and key types (RFC 9052 §7.1, RFC 9053 §7, RFC 8230 §4). The labels -1,
+// -2 and -3 mean different things per key type: crv/x/y for EC2, crv/x for OKP, n/e for RSA.
+pub(super) const LABEL_KTY: i128 = 1;
+pub(super) const LABEL_ALG: i128 = 3;
+pub(super) const LABEL_MINUS_1: i128 = -1;
+pub(super) const LABEL_MINUS_2: i128 = -2;
+pub(super) const LABEL_MINUS_3: i128 = -3;
+pub(super) const KTY_OKP: i128 = 1;
+pub(super) const KTY_EC2: i128 = 2;
+pub(super) const KTY_RSA: i128 = 3;
 
-/// An ES256 credential public key, as stored: a SEC1 uncompressed P-256 point.
+/// A credential public key we can verify signatures with.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CredentialPublicKey([u8; 65]);
+pub enum CredentialPublicKey {
+    Es256(Es256Key),
+    EdDsa(Ed25519Key),
+    Rs256(Rs256Key),
+}
 
-fn malformed(what: &str) -> WebAuthnError {
+pub(super) fn malformed(what: &str) -> WebAuthnError {
     WebAuthnError::Malformed(format!("the credential public key {what}"))
+}
+
+/// The integer under `label`, or `Malformed` naming `what` when it is absent or not one.
+pub(super) fn int_field(key: &Value<'_>, label: i128, what: &str) -> Result<i128, WebAuthnError> {
+    key.get_int(label)
+        .and_then(Value::as_int)
+        .ok_or_else(|| malformed(&format!("has no {what}")))
+}
+
+/// The byte string under `label`, or `InvalidKey`.
+pub(super) fn bytes_field<'a>(key: &Value<'a>, label: i128) -> Result<&'a [u8], WebAuthnError> {
+    key.get_int(label)
+        .and_then(Value::as_bytes)
+        .ok_or(WebAuthnError::InvalidKey)
 }
 
 impl CredentialPublicKey {
@@ -43,235 +72,122 @@ impl CredentialPublicKey {
         if key.as_map().is_none() {
             return Err(malformed("is not a COSE_Key map"));
         }
-        let int = |label| key.get_int(label).map(|v| v.as_int().ok_or(v));
-        match int(LABEL_KTY) {
-            Some(Ok(KTY_EC2)) => {}
-            Some(Ok(kty)) => return Err(WebAuthnError::UnsupportedKey(format!("key type {kty}"))),
-            _ => return Err(malformed("has no key type")),
-        }
-        match int(LABEL_ALG) {
-            Some(Ok(ES256)) => {}
-            Some(Ok(alg)) => return Err(WebAuthnError::UnsupportedKey(format!("algorithm {alg}"))),
-            _ => return Err(malformed("has no algorithm")),
-        }
-        match int(LABEL_CRV) {
-            Some(Ok(CRV_P256)) => {}
-            Some(Ok(crv)) => return Err(WebAuthnError::UnsupportedKey(format!("curve {crv}"))),
-            _ => return Err(malformed("has no curve")),
-        }
-        let coordinate = |label| {
-            key.get_int(label)
-                .and_then(Value::as_bytes)
-                .filter(|c| c.len() == 32)
-                .ok_or(WebAuthnError::InvalidKey)
+        let kty = int_field(key, LABEL_KTY, "key type")?;
+        let expected_alg = match kty {
+            KTY_EC2 => ES256,
+            KTY_OKP => EDDSA,
+            KTY_RSA => RS256,
+            other => return Err(WebAuthnError::UnsupportedKey(format!("key type {other}"))),
         };
-        let mut sec1 = [0; 65];
-        sec1[0] = 4;
-        sec1[1..33].copy_from_slice(coordinate(LABEL_X)?);
-        sec1[33..].copy_from_slice(coordinate(LABEL_Y)?);
-        Self::from_sec1(&sec1)
+        let alg = int_field(key, LABEL_ALG, "algorithm")?;
+        if alg != expected_alg {
+            return Err(WebAuthnError::UnsupportedKey(format!("algorithm {alg}")));
+        }
+        match kty {
+            KTY_EC2 => Es256Key::from_cose(key).map(Self::Es256),
+            KTY_OKP => Ed25519Key::from_cose(key).map(Self::EdDsa),
+            _ => Rs256Key::from_cose(key).map(Self::Rs256),
+        }
     }
 
-    /// A stored key: 65 bytes, uncompressed, on the curve.
+    /// The COSE algorithm this key verifies.
+    pub fn algorithm(&self) -> i128 {
+        match self {
+            Self::Es256(_) => ES256,
+            Self::EdDsa(_) => EDDSA,
+            Self::Rs256(_) => RS256,
+        }
+    }
+
+    /// A stored key (see the module doc for the two forms).
+    pub fn from_stored(bytes: &[u8]) -> Result<Self, WebAuthnError> {
+        if bytes.first() == Some(&0x04) {
+            return Es256Key::from_sec1(bytes).map(Self::Es256);
+        }
+        let value = cbor::decode(bytes).map_err(|_| WebAuthnError::InvalidKey)?;
+        match Self::from_cose(&value) {
+            Ok(Self::Es256(_)) | Err(_) => Err(WebAuthnError::InvalidKey),
+            Ok(key) => Ok(key),
+        }
+    }
+
+    /// The stored form (`from_stored` reads it back).
+    pub fn stored(&self) -> Vec<u8> {
+        match self {
+            Self::Es256(key) => key.as_sec1().to_vec(),
+            Self::EdDsa(key) => key.to_cose(),
+            Self::Rs256(key) => key.to_cose(),
+        }
+    }
+
+    /// The name the handlers of issue 11 use for `from_stored`; kept so they need no change.
     pub fn from_sec1(bytes: &[u8]) -> Result<Self, WebAuthnError> {
-        let point: [u8; 65] = bytes.try_into().map_err(|_| WebAuthnError::InvalidKey)?;
-        if point[0] != 4 || VerifyingKey::from_sec1_bytes(&point).is_err() {
-            return Err(WebAuthnError::InvalidKey);
+        Self::from_stored(bytes)
+    }
+
+    /// The name the handlers of issue 11 use for `stored`; kept so they need no change.
+    pub fn as_sec1(&self) -> Vec<u8> {
+        self.stored()
+    }
+
+    /// Whether `signature` is this key's signature over the concatenation of `message`'s
+    /// parts (authenticator data, then the client data hash).
+    pub fn verifies(&self, message: &[&[u8]], signature: &[u8]) -> bool {
+        match self {
+            Self::Es256(key) => key.verifies(message, signature),
+            Self::EdDsa(key) => key.verifies(message, signature),
+            Self::Rs256(key) => key.verifies(message, signature),
         }
-        Ok(Self(point))
     }
+}
 
-    /// The stored form (`from_sec1` reads it back).
-    pub fn as_sec1(&self) -> &[u8; 65] {
-        &self.0
+/// Canonical CBOR (RFC 8949 §4.2.1) for the stored COSE_Keys: a major type and argument.
+pub(super) fn cbor_head(out: &mut Vec<u8>, major: u8, n: u64) {
+    let major = major << 5;
+    match n {
+        0..=23 => out.push(major | n as u8),
+        24..=0xff => out.extend([major | 24, n as u8]),
+        0x100..=0xffff => {
+            out.push(major | 25);
+            out.extend((n as u16).to_be_bytes());
+        }
+        _ => {
+            out.push(major | 26);
+            out.extend((n as u32).to_be_bytes());
+        }
     }
+}
 
-    /// Whether `der_signature` is this key's ES256 signature over the concatenation of
-    /// `message`'s parts. High-S signatures are valid: WebAuthn does not require low-S.
-    pub fn verifies(&self, message: &[&[u8]], der_signature: &[u8]) -> bool {
-        let (Ok(key), Ok(signature)) = (
-            VerifyingKey::from_sec1_bytes(&self.0),
-            Signature::from_der(der_signature),
-        ) else {
-            return false;
-        };
-        let digest = |hash: &mut hmac_sha256::Hash| {
-            message.iter().for_each(|part| hash.update(part));
-            Ok(())
-        };
-        key.verify_digest(digest, &signature).is_ok()
+/// A COSE_Key map of `kty`, `alg`, then the entries under -1 and -2 (CTAP2 canonical
+/// order: 1, 3, -1, -2), each value already encoded.
+pub(super) fn cose_key(kty: i128, alg: i128, minus_1: &[u8], minus_2: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 + minus_1.len() + minus_2.len());
+    cbor_head(&mut out, 5, 4);
+    for (label, value) in [(LABEL_KTY, kty), (LABEL_ALG, alg)] {
+        cbor_int(&mut out, label);
+        cbor_int(&mut out, value);
     }
+    cbor_int(&mut out, LABEL_MINUS_1);
+    out.extend_from_slice(minus_1);
+    cbor_int(&mut out, LABEL_MINUS_2);
+    out.extend_from_slice(minus_2);
+    out
+}
+
+pub(super) fn cbor_int(out: &mut Vec<u8>, n: i128) {
+    if n >= 0 {
+        cbor_head(out, 0, n as u64);
+    } else {
+        cbor_head(out, 1, (-1 - n) as u64);
+    }
+}
+
+pub(super) fn cbor_bytes(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + 3);
+    cbor_head(&mut out, 2, bytes.len() as u64);
+    out.extend_from_slice(bytes);
+    out
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::auth::webauthn::cbor;
-    use crate::auth::webauthn::testing::{
-        Authenticator, cbor_bytes, cbor_int, cbor_map, es256_cose,
-    };
-
-    fn parse(encoded: &[u8]) -> Result<CredentialPublicKey, WebAuthnError> {
-        CredentialPublicKey::from_cose(&cbor::decode(encoded).unwrap())
-    }
-
-    fn key_with(entries: &[(i64, Vec<u8>)]) -> Vec<u8> {
-        let encoded: Vec<(Vec<u8>, &[u8])> = entries
-            .iter()
-            .map(|(label, value)| (cbor_int(*label), value.as_slice()))
-            .collect();
-        let refs: Vec<(&[u8], &[u8])> = encoded.iter().map(|(k, v)| (k.as_slice(), *v)).collect();
-        cbor_map(&refs)
-    }
-
-    #[test]
-    fn es256_key_round_trips_through_its_stored_form() {
-        let auth = Authenticator::new();
-        let point = auth.public_key_sec1();
-        let key = parse(&es256_cose(&point[1..33], &point[33..])).unwrap();
-        assert_eq!(key.as_sec1(), &point);
-        assert_eq!(
-            CredentialPublicKey::from_sec1(key.as_sec1()),
-            Ok(key.clone())
-        );
-        let signature = auth.sign(b"hello world");
-        assert!(key.verifies(&[b"hello ", b"world"], &signature));
-        assert!(key.verifies(&[b"hello world"], &signature));
-        assert!(!key.verifies(&[b"hello world!"], &signature));
-    }
-
-    #[test]
-    fn refuses_other_algorithms_and_curves() {
-        let auth = Authenticator::new();
-        let point = auth.public_key_sec1();
-        let (x, y) = (cbor_bytes(&point[1..33]), cbor_bytes(&point[33..]));
-        let ec2 = |alg: i64, crv: i64| {
-            key_with(&[
-                (1, cbor_int(2)),
-                (3, cbor_int(alg)),
-                (-1, cbor_int(crv)),
-                (-2, x.clone()),
-                (-3, y.clone()),
-            ])
-        };
-        let unsupported = |what: &str| Err(WebAuthnError::UnsupportedKey(what.into()));
-        assert!(parse(&ec2(-7, 1)).is_ok());
-        assert_eq!(parse(&ec2(-8, 1)), unsupported("algorithm -8"));
-        assert_eq!(parse(&ec2(-35, 2)), unsupported("algorithm -35"));
-        assert_eq!(parse(&ec2(-7, 2)), unsupported("curve 2"));
-        // EdDSA (OKP) and RS256 (RSA) keys.
-        let okp = key_with(&[
-            (1, cbor_int(1)),
-            (3, cbor_int(-8)),
-            (-1, cbor_int(6)),
-            (-2, x.clone()),
-        ]);
-        assert_eq!(parse(&okp), unsupported("key type 1"));
-        let rsa = key_with(&[
-            (1, cbor_int(3)),
-            (3, cbor_int(-257)),
-            (-1, cbor_bytes(&[1; 256])),
-        ]);
-        assert_eq!(parse(&rsa), unsupported("key type 3"));
-    }
-
-    #[test]
-    fn refuses_malformed_keys() {
-        let auth = Authenticator::new();
-        let point = auth.public_key_sec1();
-        let (x, y) = (cbor_bytes(&point[1..33]), cbor_bytes(&point[33..]));
-        let malformed = |encoded: Vec<u8>| {
-            assert!(
-                matches!(parse(&encoded), Err(WebAuthnError::Malformed(_))),
-                "{encoded:x?}"
-            )
-        };
-        malformed(cbor_int(2));
-        malformed(key_with(&[
-            (3, cbor_int(-7)),
-            (-1, cbor_int(1)),
-            (-2, x.clone()),
-            (-3, y.clone()),
-        ]));
-        malformed(key_with(&[
-            (1, cbor_int(2)),
-            (-1, cbor_int(1)),
-            (-2, x.clone()),
-            (-3, y.clone()),
-        ]));
-        malformed(key_with(&[
-            (1, cbor_int(2)),
-            (3, cbor_int(-7)),
-            (-2, x.clone()),
-            (-3, y.clone()),
-        ]));
-        malformed(key_with(&[(1, b"\x61\x32".to_vec()), (3, cbor_int(-7))]));
-
-        let invalid =
-            |encoded: Vec<u8>| assert_eq!(parse(&encoded), Err(WebAuthnError::InvalidKey));
-        let with = |x: Vec<u8>, y: Vec<u8>| {
-            key_with(&[
-                (1, cbor_int(2)),
-                (3, cbor_int(-7)),
-                (-1, cbor_int(1)),
-                (-2, x),
-                (-3, y),
-            ])
-        };
-        invalid(with(x.clone(), cbor_bytes(&point[33..64])));
-        invalid(with(cbor_bytes(&[&point[1..33], &[0]].concat()), y.clone()));
-        invalid(with(x.clone(), cbor_int(5)));
-        invalid(key_with(&[
-            (1, cbor_int(2)),
-            (3, cbor_int(-7)),
-            (-1, cbor_int(1)),
-            (-2, x.clone()),
-        ]));
-        // 32-byte coordinates that are not a point on P-256.
-        let mut off_curve = point[33..].to_vec();
-        off_curve[31] ^= 1;
-        invalid(with(x.clone(), cbor_bytes(&off_curve)));
-        invalid(with(cbor_bytes(&[0; 32]), cbor_bytes(&[0; 32])));
-    }
-
-    #[test]
-    fn stored_form_is_checked() {
-        let point = Authenticator::new().public_key_sec1();
-        assert!(CredentialPublicKey::from_sec1(&point).is_ok());
-        assert_eq!(
-            CredentialPublicKey::from_sec1(&point[..64]),
-            Err(WebAuthnError::InvalidKey)
-        );
-        assert_eq!(
-            CredentialPublicKey::from_sec1(&[]),
-            Err(WebAuthnError::InvalidKey)
-        );
-        let mut compressed = [0; 65];
-        compressed[..33].copy_from_slice(&point[..33]);
-        compressed[0] = 2;
-        assert_eq!(
-            CredentialPublicKey::from_sec1(&compressed),
-            Err(WebAuthnError::InvalidKey)
-        );
-        let mut off_curve = point;
-        off_curve[64] ^= 1;
-        assert_eq!(
-            CredentialPublicKey::from_sec1(&off_curve),
-            Err(WebAuthnError::InvalidKey)
-        );
-    }
-
-    #[test]
-    fn signatures_must_be_der() {
-        let auth = Authenticator::new();
-        let key = CredentialPublicKey::from_sec1(&auth.public_key_sec1()).unwrap();
-        let der = auth.sign(b"message");
-        assert!(key.verifies(&[b"message"], &der));
-        let raw = Signature::from_der(&der).unwrap().to_bytes();
-        assert!(!key.verifies(&[b"message"], &raw), "raw r||s is not DER");
-        assert!(!key.verifies(&[b"message"], &der[..der.len() - 1]));
-        assert!(!key.verifies(&[b"message"], &[]));
-        let other = Authenticator::with_seed(2);
-        assert!(!key.verifies(&[b"message"], &other.sign(b"message")));
-    }
-}
+mod tests;

@@ -19,12 +19,17 @@
 //! Every input here is hostile. Nothing panics; each rejection is a [`WebAuthnError`] whose
 //! `Display` is a sentence a person can act on, and a rejected response changes nothing.
 
+#[cfg(test)]
+mod algorithm_tests;
 pub mod assertion;
 pub mod authdata;
 pub mod cbor;
 pub mod client_data;
 pub mod cose;
+pub mod eddsa;
+pub mod es256;
 pub mod registration;
+pub mod rs256;
 #[cfg(test)]
 mod testing;
 
@@ -34,11 +39,17 @@ use base64::Engine;
 
 use self::authdata::MAX_CREDENTIAL_ID;
 use self::client_data::{BASE64URL, decode_field};
-use self::cose::ES256;
+use self::cose::{EDDSA, ES256, RS256};
 
-/// The COSE algorithms to offer in `pubKeyCredParams`, in order: only what
-/// `cose::CredentialPublicKey` verifies (see `cose` for why that matters).
-pub const OFFERED_ALGORITHMS: [i128; 1] = [ES256];
+/// The COSE algorithms to offer in `pubKeyCredParams`: exactly what
+/// `cose::CredentialPublicKey` verifies (see `cose` for why that matters), most preferred
+/// first, as WebAuthn L3 §5.4 (`pubKeyCredParams`) orders them; an authenticator uses the
+/// first it supports. ES256 first: nearly every authenticator has it, so no passkey made
+/// before issue 18 would have come out differently, and its key and signature are small.
+/// EdDSA next: as small, and the quickest to verify (`scripts/bench --only verify`). RS256
+/// last: 256-byte keys and signatures, there for authenticators that can do nothing else
+/// (and because Chromium warns when ES256 or RS256 is missing).
+pub const OFFERED_ALGORITHMS: [i128; 3] = [ES256, EDDSA, RS256];
 
 /// Why a passkey response was refused. Every variant is the user's or the client's doing
 /// (a 4xx), never the server's.
@@ -64,9 +75,9 @@ pub enum WebAuthnError {
     UserNotVerified,
     /// A registration without attested credential data (AT flag clear).
     NoCredential,
-    /// A key type, algorithm or curve other than ES256's.
+    /// A key type, algorithm, curve, RSA size or exponent not in `OFFERED_ALGORITHMS`' limits.
     UnsupportedKey(String),
-    /// A COSE key with bad coordinates, or a stored key that does not load.
+    /// A COSE key with bad coordinates or parts, or a stored key that does not load.
     InvalidKey,
     /// An attestation statement format or kind this service does not verify.
     UnsupportedAttestation(String),
@@ -100,7 +111,7 @@ impl fmt::Display for WebAuthnError {
             UserNotPresent => f.write_str("The authenticator did not confirm that you are present."),
             UserNotVerified => f.write_str("The authenticator did not verify you (with a PIN, fingerprint or face), which this site requires."),
             NoCredential => f.write_str("The authenticator did not create a passkey."),
-            UnsupportedKey(what) => write!(f, "This passkey uses a {what} this site does not support: only ES256 (ECDSA with P-256) passkeys work here."),
+            UnsupportedKey(what) => write!(f, "This passkey's key is of a kind this site does not support ({what}): ES256 (P-256), EdDSA (Ed25519) and RS256 (RSA of 2048 to 4096 bits, exponent 65537) passkeys work here."),
             InvalidKey => f.write_str("The passkey's public key is invalid."),
             UnsupportedAttestation(what) => write!(f, "The authenticator sent an attestation this site does not check ({what})."),
             InvalidAttestation => f.write_str("The authenticator's attestation signature is invalid."),

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::authdata::{AuthenticatorData, BE};
 use super::cbor::{self, Value};
 use super::client_data::{Ceremony, ClientData, decode_field};
-use super::cose::{CredentialPublicKey, ES256};
+use super::cose::CredentialPublicKey;
 use super::{CredentialId, RelyingParty, WebAuthnError, credential_id, json_error, sha256};
 
 #[derive(Deserialize)]
@@ -122,7 +122,8 @@ impl<'a> AttestationObject<'a> {
     }
 
     /// §7.1 steps 21–24 for the two formats edge-chat accepts: `none` (§8.7), which it asks
-    /// for, and `packed` self attestation (§8.2), signed by the new key itself, which some
+    /// for, and `packed` self attestation (§8.2), signed by the new key itself with its own
+    /// algorithm (§8.2 verification procedure, self attestation: `alg` must match), which some
     /// authenticators send anyway. Certificate chains are refused: edge-chat trusts no
     /// authenticator vendor's root, so checking one would prove nothing it uses.
     fn verify(
@@ -143,7 +144,7 @@ impl<'a> AttestationObject<'a> {
                 let alg = self.statement.get_text("alg").and_then(Value::as_int);
                 let sig = self.statement.get_text("sig").and_then(Value::as_bytes);
                 match (alg, sig) {
-                    (Some(ES256), Some(sig)) if entries.len() == 2 => {
+                    (Some(alg), Some(sig)) if alg == key.algorithm() && entries.len() == 2 => {
                         if key.verifies(&[self.auth_data, client_data_hash], sig) {
                             Ok(())
                         } else {

@@ -78,6 +78,26 @@ pub fn ec2_cose(alg: i64, x: &[u8], y: &[u8]) -> Vec<u8> {
     ])
 }
 
+/// An OKP COSE_Key (EdDSA) on curve `crv` with public key `x`.
+pub fn okp_cose(crv: i64, x: &[u8]) -> Vec<u8> {
+    cbor_map(&[
+        (&cbor_int(1), &cbor_int(1)),
+        (&cbor_int(3), &cbor_int(-8)),
+        (&cbor_int(-1), &cbor_int(crv)),
+        (&cbor_int(-2), &cbor_bytes(x)),
+    ])
+}
+
+/// An RSA COSE_Key (RS256) with modulus `n` and exponent `e`, big-endian.
+pub fn rsa_cose(n: &[u8], e: &[u8]) -> Vec<u8> {
+    cbor_map(&[
+        (&cbor_int(1), &cbor_int(3)),
+        (&cbor_int(3), &cbor_int(-257)),
+        (&cbor_int(-1), &cbor_bytes(n)),
+        (&cbor_int(-2), &cbor_bytes(e)),
+    ])
+}
+
 pub fn b64(bytes: &[u8]) -> String {
     BASE64URL.encode(bytes)
 }
@@ -160,6 +180,15 @@ pub struct Chromium {
     pub v: Json,
 }
 
+/// An EdDSA and an RS256 passkey made by Chromium's virtual authenticator, each with a
+/// sign-in (`record.py algorithms`), and the relying party they were made for.
+pub fn chromium_algorithms() -> (Json, RelyingParty) {
+    let v: Json = serde_json::from_str(include_str!("vectors/chromium-algorithms.json")).unwrap();
+    let origin = v["origin"].as_str().unwrap().to_owned();
+    let rp = RelyingParty::new(v["rp_id"].as_str().unwrap(), [origin]);
+    (v, rp)
+}
+
 pub fn chromium() -> Chromium {
     let v: Json = serde_json::from_str(CHROMIUM).unwrap();
     let origin = v["origin"].as_str().unwrap().to_owned();
@@ -226,17 +255,28 @@ pub fn framed(ty: &str) -> Vec<u8> {
 
 // ------------------------------------------------- vectors made by tests/softauthn.py
 
-/// Honest responses and one per attack knob, with the error each must get (see
+/// Honest responses and one per attack knob, with the error each must get, from an
+/// ES256, an EdDSA-only and an RS256-only authenticator (see
 /// tests/webauthn_vectors/record_softauthn.py).
-const SOFTAUTHN: &str = include_str!("vectors/softauthn.json");
+const SOFTAUTHN: [&str; 3] = [
+    include_str!("vectors/softauthn.json"),
+    include_str!("vectors/softauthn-eddsa.json"),
+    include_str!("vectors/softauthn-rs256.json"),
+];
 
-pub fn softauthn() -> (Json, RelyingParty) {
-    let v: Json = serde_json::from_str(SOFTAUTHN).unwrap();
-    let rp = RelyingParty::new(
-        v["rp_id"].as_str().unwrap(),
-        [v["origin"].as_str().unwrap()],
-    );
-    (v, rp)
+/// Each algorithm's vectors and the relying party they were made for.
+pub fn softauthn() -> Vec<(Json, RelyingParty)> {
+    SOFTAUTHN
+        .iter()
+        .map(|text| {
+            let v: Json = serde_json::from_str(text).unwrap();
+            let rp = RelyingParty::new(
+                v["rp_id"].as_str().unwrap(),
+                [v["origin"].as_str().unwrap()],
+            );
+            (v, rp)
+        })
+        .collect()
 }
 
 /// The name of an error's variant, e.g. `CounterNotIncreased`.
