@@ -149,7 +149,7 @@ export function toSignIn() {
   location.assign(`/?next=${encodeURIComponent(location.pathname)}`);
 }
 
-/** The "sign out" button ends this session, "sign out everywhere" (the account page) every
+/** The "sign out" button ends this session, "End all sessions" (the account page) every
  * session of the account; then the front door. Should that fail, the button says so
  * rather than leaving someone signed in unawares. */
 export function wireSignOut() {

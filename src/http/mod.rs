@@ -86,7 +86,7 @@ pub fn serve(req: Request) {
         return send(Err(flooding), &meter);
     }
     // Private rooms: members only (admins moderating), on every path that names a room.
-    if let Some((raw, use_)) = room_use(&route, req.get_method())
+    if let Some((raw, use_)) = room_use(&route, req.get_method()).filter(|_| !is_link(&req, &route))
         && let Ok(room) = RoomId::parse(raw)
         && let Err(outsider) = gate::admit(&req, &room, use_, &config, &meter)
     {
@@ -134,6 +134,16 @@ pub fn serve(req: Request) {
         Route::ApiNotFound => send(Err(ApiError::not_found()), &meter),
         page => send(Ok(pages(&req, page, &config, &meter)), &meter),
     }
+}
+
+/// A link Fanout fetches to continue a stream: its pass is checked, membership too, by
+/// the stream's own handler (`api::holder`), which ends the stream rather than answer 404.
+fn is_link(req: &Request, route: &Route) -> bool {
+    matches!(route, Route::Events(_, Some(_)))
+        || matches!(route, Route::Events(_, None))
+            && query_pairs(req)
+                .iter()
+                .any(|(k, v)| k == "link" && v == "next")
 }
 
 /// The room a route names and what it does there, for the private-room gate: deleting,

@@ -232,10 +232,22 @@ mod tests {
             "/rooms/lobby/messages",
             "/rooms/lobby/messages/7/",
             "/rooms/a/b/messages/",
-            "/rooms/",
+            "/rooms/a/members/x/",
+            "/invites/",
+            "/invites/a/b",
+            "/me/blocks/a/b",
         ] {
             parses(path, Route::ApiNotFound);
         }
+        parses("/rooms/", Route::Rooms);
+        parses("/dms/", Route::Dms);
+        parses("/rooms/p_x/members/", Route::Members("p_x", None));
+        parses("/rooms/p_x/members/ann", Route::Members("p_x", Some("ann")));
+        parses("/rooms/p_x/invites/", Route::Invites("p_x"));
+        parses("/invites/t.1.0.s", Route::Invite("t.1.0.s"));
+        parses("/me/rooms", Route::MyRooms);
+        parses("/me/blocks/", Route::Blocks(None));
+        parses("/me/blocks/bob", Route::Blocks(Some("bob")));
         parses(
             "/auth/register/options",
             Route::Auth(AuthRoute::RegisterOptions),

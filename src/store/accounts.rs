@@ -220,6 +220,10 @@ impl<'a> Accounts<'a> {
     /// existence shows in no cost (sign-in's decoys depend on it). A name taken before
     /// keys is matched first: its holder keeps it even if a look-alike was taken since.
     pub fn user_id_for_name(&self, name: &str) -> Result<Option<String>, StoreError> {
+        // Longer than any name may be: nobody's, and its key could pass KV's 1,024 bytes.
+        if name.chars().count() > crate::model::FROM_MAX {
+            return Ok(None);
+        }
         let legacy = self.kv.get::<NameOwner>(&legacy_name_key(name))?;
         let current = self.kv.get::<NameOwner>(&name_key(name))?;
         Ok(legacy.or(current).map(|o| o.user_id))

@@ -180,12 +180,33 @@ mod tests {
         assert_eq!(rooms.append(room, draft).unwrap().message.id, n);
     }
 
+    /// A session cookie, as passkey mode (the local config's) admits only someone.
+    fn signed_in(config: &Config) -> String {
+        use crate::auth::session::{self, Session};
+        let now = crate::auth::now();
+        let session = Session {
+            user_id: "u".into(),
+            name: "unit".into(),
+            id: "s".into(),
+            epoch: 0,
+            until: now + 600,
+            checked_at: now,
+        };
+        let key = config
+            .session_key()
+            .expect("the local config has a session key");
+        let token = session::issue(&key, &session, now, Duration::from_secs(600));
+        format!("edge_chat_session={token}")
+    }
+
     fn subscribe_after(room: &RoomId, last_event_id: &str) -> String {
         let meter = KvMeter::default();
         let rooms = Rooms::open(&meter, Duration::from_secs(600)).unwrap();
+        let config = Config::open();
         let req = Request::get(format!("http://localhost{}", events_path(room)))
-            .with_header("Last-Event-ID", last_event_id);
-        subscribe(&req, room, None, &rooms, &Config::open(), &meter)
+            .with_header("Last-Event-ID", last_event_id)
+            .with_header("Cookie", signed_in(&config));
+        subscribe(&req, room, None, &rooms, &config, &meter)
             .unwrap()
             .into_body_str()
     }

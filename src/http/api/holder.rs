@@ -14,6 +14,7 @@ use crate::http::error::ApiError;
 use crate::live::grip::{Recheck, member_channel};
 use crate::live::sse;
 use crate::model::RoomId;
+use crate::store::Memberships;
 use crate::timing::KvMeter;
 
 /// Why a held stream is not (or no longer) served.
@@ -49,7 +50,7 @@ pub fn admit(
     })?;
     let holder = if is_link {
         let holder = query_param(req, "pass").and_then(|pass| stream_pass::verify(&key, &pass));
-        match holder {
+        let holder = match holder {
             Some(holder) if holder.stands(meter)? => holder,
             Some(Holder::Key { .. }) => {
                 return Err(ended(
@@ -63,7 +64,16 @@ pub fn admit(
                     "Your session has ended: sign in again to keep receiving.",
                 ));
             }
+        };
+        // A member removed from a private room: its link ends the stream (a 404 would only
+        // have Fanout retry it, holding back what was published meanwhile).
+        for room in rooms.iter().filter(|r| r.is_private()) {
+            let info = Memberships::open(meter)?.room(room)?;
+            if !info.is_some_and(|info| info.member(holder.user_id()).is_some()) {
+                return Err(ended("removed", "You are no longer a member of this room."));
+            }
         }
+        holder
     } else {
         Holder::of(&require_user(req, config, meter).map_err(Refusal::Api)?)
     };

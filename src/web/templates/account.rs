@@ -45,7 +45,7 @@ pub fn account_page(name: &str, account_id: &str) -> String {
          <h2 id=\"sessions-title\">Sessions</h2>\n\
          <p class=\"hint\">Ends this session and every other one of your account, on every \
          device (removing a passkey does too, except here).</p>\n\
-         <button type=\"button\" id=\"sign-out-everywhere\">Sign out everywhere</button>\n\
+         <button type=\"button\" id=\"sign-out-everywhere\">End all sessions</button>\n\
          </section>\n\
          </main>\n",
         name = escape(name),
