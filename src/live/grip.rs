@@ -126,8 +126,8 @@ pub fn event_stream(body: String) -> Response {
 mod tests {
     use super::*;
 
-    #[test]
-    fn hold_headers() {
+    /// A held stream of room `a.b` after message 7, as it answers.
+    fn held(recheck: Option<&Recheck>) -> Response {
         let room = RoomId::parse("a.b").unwrap();
         let mut resp = event_stream(String::new());
         Hold {
@@ -136,9 +136,15 @@ mod tests {
             keep_alive_secs: 20,
             recover_link: "/rooms/a.b/events/?link=next&recover=true".into(),
             link_now: false,
-            recheck: None,
+            recheck,
         }
         .apply(&mut resp);
+        resp
+    }
+
+    #[test]
+    fn hold_headers() {
+        let resp = held(None);
         assert_eq!(resp.get_header_str("Grip-Hold"), Some("stream"));
         assert_eq!(
             resp.get_header_str("Grip-Channel"),
@@ -162,22 +168,12 @@ mod tests {
 
     #[test]
     fn a_rechecked_hold_carries_its_pass_timer_and_own_channel() {
-        let room = RoomId::parse("a.b").unwrap();
         let recheck = Recheck {
             query: "pass=p".into(),
             every_secs: 240,
             channels: vec!["user-u1".into()],
         };
-        let mut resp = event_stream(String::new());
-        Hold {
-            room: &room,
-            prev_id: 7,
-            keep_alive_secs: 20,
-            recover_link: "/rooms/a.b/events/?link=next&recover=true".into(),
-            link_now: false,
-            recheck: Some(&recheck),
-        }
-        .apply(&mut resp);
+        let resp = held(Some(&recheck));
         assert_eq!(
             resp.get_header_str("Grip-Link"),
             Some("</rooms/a.b/events/?link=next&recover=true&pass=p>; rel=next; timeout=240")
