@@ -355,8 +355,7 @@ fn logout(mut req: Request, config: &Config, meter: &KvMeter) -> Result<Response
             ));
         }
         Ok(None) | Err(Refused::SessionEnded) => {}
-        Err(Refused::BadKey) => return Err(ApiError::unauthorized("This API key is not valid.")),
-        Err(Refused::Store(e)) => return Err(e.into()),
+        Err(other) => return Err(crate::http::access::refused(other)),
     }
     Ok(Response::from_status(StatusCode::OK)
         .with_header(header::CACHE_CONTROL, "no-store")

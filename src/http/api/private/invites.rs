@@ -13,7 +13,7 @@ use fastly::{Request, Response};
 use serde_json::json;
 
 use super::gate::{self, Use};
-use super::rooms::{enrol, member_caller, refused};
+use super::rooms::{index, member_caller, refused};
 use crate::auth::now;
 use crate::config::Config;
 use crate::http::api::json_response;
@@ -133,6 +133,6 @@ pub fn join(
     let Some(Ok(info)) = joined else {
         return Err(ApiError::not_found());
     };
-    enrol(&me.user_id, &room, meter)?;
+    index(&me.user_id, &room, true, meter)?;
     json_response(&json!({"id": room.to_string(), "title": info.title}))
 }

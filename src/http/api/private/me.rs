@@ -5,7 +5,7 @@ use fastly::http::{Method, StatusCode};
 use fastly::{Request, Response};
 use serde_json::{Value, json};
 
-use super::rooms::member_caller;
+use super::rooms::{member_caller, nobody};
 use crate::config::Config;
 use crate::http::api::json_response;
 use crate::http::body::read_json;
@@ -90,9 +90,7 @@ pub fn blocks(
         (_, None) => return Err(ApiError::method_not_allowed("GET, POST")),
         (_, Some(_)) => return Err(ApiError::method_not_allowed("DELETE")),
     };
-    let other = accounts.user_id_for_name(&target)?.ok_or_else(|| {
-        ApiError::not_found().with_message(format!("Nobody is called {target} here."))
-    })?;
+    let other = (accounts.user_id_for_name(&target)?).ok_or_else(|| nobody(&target))?;
     if other == me.user_id {
         return Err(Invalid::new("name", "You cannot block yourself.").into());
     }

@@ -61,32 +61,43 @@ pub fn create(mut req: Request, config: &Config, meter: &KvMeter) -> Result<Resp
     if !rooms.create(&room, &info)? {
         return Err(ApiError::unavailable("Could not make the room; try again."));
     }
-    enrol(&info.members[0].user_id, &room, meter)?;
+    index(&info.members[0].user_id, &room, true, meter)?;
     let answer = json!({"id": room.to_string(), "title": info.title, "private": true});
     Ok(json_response(&answer)?.with_status(StatusCode::CREATED))
 }
 
-/// Lists `room` among `user_id`'s rooms (`GET /me/rooms`), after the room's own record
-/// took them in: the index only ever lags the record, which decides.
-pub(super) fn enrol(user_id: &str, room: &RoomId, meter: &KvMeter) -> Result<(), ApiError> {
+/// Lists `room` among `user_id`'s rooms (`GET /me/rooms`) or drops it, after the room's
+/// own record took them in or let them go: the index only ever lags the record, which
+/// decides.
+pub(super) fn index(
+    user_id: &str,
+    room: &RoomId,
+    listed: bool,
+    meter: &KvMeter,
+) -> Result<(), ApiError> {
     let room = room.to_string();
-    let listed = Accounts::open(meter)?.update_user(user_id, |user| {
-        if !user.rooms.contains(&room) {
+    let changed = Accounts::open(meter)?.update_user(user_id, |user| {
+        user.rooms.retain(|r| *r != room);
+        if listed {
             user.rooms.push(room.clone());
         }
         Ok::<(), ()>(())
     });
-    listed.map(|_| ()).map_err(ApiError::from)
+    changed.map(|_| ()).map_err(ApiError::from)
 }
 
-/// Drops `room` from `user_id`'s rooms, after the room's record let them go.
-fn unenrol(user_id: &str, room: &RoomId, meter: &KvMeter) -> Result<(), ApiError> {
-    let room = room.to_string();
-    let unlisted = Accounts::open(meter)?.update_user(user_id, |user| {
-        user.rooms.retain(|r| *r != room);
-        Ok::<(), ()>(())
-    });
-    unlisted.map(|_| ()).map_err(ApiError::from)
+/// The 404 for a name nobody has.
+pub(super) fn nobody(name: &str) -> ApiError {
+    ApiError::not_found().with_message(format!("Nobody is called {name} here."))
+}
+
+/// The account named `name`, or the 404 of [`nobody`].
+fn person_named(accounts: &Accounts, name: &str) -> Result<crate::store::User, ApiError> {
+    let user = match accounts.user_id_for_name(name)? {
+        Some(id) => accounts.user(&id)?,
+        None => None,
+    };
+    user.ok_or_else(|| nobody(name))
 }
 
 /// An id of `prefix` and one character per byte of `bytes`.
@@ -128,14 +139,9 @@ pub fn members(
             let body: Value = read_json(&mut req)?;
             let raw = body.get("name").and_then(Value::as_str);
             let name = raw.ok_or_else(|| Invalid::new("name", "Whom to add: their name."))?;
-            let user_id = (Accounts::open(meter)?.user_id_for_name(name)?).ok_or_else(|| {
-                ApiError::not_found().with_message(format!("Nobody is called {name} here."))
-            })?;
-            let holder = Accounts::open(meter)?
-                .user(&user_id)?
-                .ok_or_else(ApiError::not_found)?;
+            let holder = person_named(&Accounts::open(meter)?, name)?;
             let member = Member {
-                user_id,
+                user_id: holder.id,
                 name: holder.name,
                 role: MEMBER.into(),
             };
@@ -155,7 +161,7 @@ pub fn members(
     };
     let info = changed.ok_or_else(ApiError::not_found)?.map_err(refused)?;
     match touched {
-        Some((user_id, true)) => enrol(&user_id, room, meter)?,
+        Some((user_id, true)) => index(&user_id, room, true, meter)?,
         Some((user_id, false)) => {
             // Their held streams, polls and sockets for this room end now; their next
             // request is 404 (the room's record no longer lists them).
@@ -165,7 +171,7 @@ pub fn members(
                 "You are no longer a member of this room.",
             );
             Publish::start(config, format!("{room}/removed"), &ending).finish();
-            unenrol(&user_id, room, meter)?
+            index(&user_id, room, false, meter)?
         }
         None => {}
     }
@@ -208,13 +214,7 @@ pub fn direct(mut req: Request, config: &Config, meter: &KvMeter) -> Result<Resp
     let body: Value = read_json(&mut req)?;
     let name = (body.get("name").and_then(Value::as_str))
         .ok_or_else(|| Invalid::new("name", "Whom to write to: their name."))?;
-    let accounts = Accounts::open(meter)?;
-    let other = (accounts.user_id_for_name(name)?)
-        .and_then(|id| accounts.user(&id).transpose())
-        .transpose()?
-        .ok_or_else(|| {
-            ApiError::not_found().with_message(format!("Nobody is called {name} here."))
-        })?;
+    let other = person_named(&Accounts::open(meter)?, name)?;
     if other.id == me.user_id {
         return Err(Invalid::new("name", "A direct message is with someone else.").into());
     }
@@ -250,7 +250,7 @@ pub fn direct(mut req: Request, config: &Config, meter: &KvMeter) -> Result<Resp
     // Made once: the second ask (from either side) finds it made.
     if Memberships::open(meter)?.create(&room, &info)? {
         for member in &info.members {
-            enrol(&member.user_id, &room, meter)?;
+            index(&member.user_id, &room, true, meter)?;
         }
     }
     json_response(&json!({ "id": room.to_string() }))
