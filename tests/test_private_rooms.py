@@ -11,6 +11,7 @@ import time
 import pytest
 
 from auth_helpers import Browser, random_name, signed_up
+from budget import cost
 from conftest import _start, _stop
 from helpers import SSEClient, post_json, request
 from wsclient import WSClient
@@ -217,6 +218,22 @@ def test_a_blocked_person_cannot_open_a_direct_message(private_stack):
     assert ann.delete(f"/me/blocks/{bob.name}").status == 204
     assert ann.get("/me/blocks/").json() == {"blocks": []}
     assert bob.post("/dms/", {"name": ann.name}).status == 200
+
+
+def test_your_pages_hide_the_messages_of_people_you_block(private_stack):
+    ann, bob, carl = (signed_up(private_stack) for _ in range(3))
+    room = f"blk-{random_name('r')}"
+    for who, text in ((bob, "bob-was-here"), (carl, "carl-was-here")):
+        assert who.post(f"/rooms/{room}/messages/", {"text": text}).status == 200
+    # Blocked by another spelling of the name: the block keeps the name as it is.
+    assert ann.post("/me/blocks/", {"name": bob.name.upper()}).status == 204
+    r = ann.get("/me/blocks/")
+    assert r.json() == {"blocks": [bob.name]} and cost(r)["kv"] <= 2, r
+    page = ann.get(f"/{room}", headers={"Accept": "text/html"}).text
+    assert "carl-was-here" in page and "bob-was-here" not in page
+    assert "bob-was-here" in carl.get(f"/{room}", headers={"Accept": "text/html"}).text
+    assert ann.delete(f"/me/blocks/{bob.name}").status == 204
+    assert "bob-was-here" in ann.get(f"/{room}", headers={"Accept": "text/html"}).text
 
 
 def test_a_removed_member_loses_held_streams_polls_and_sockets_at_once(private_stack):

@@ -195,7 +195,9 @@ fn pages(req: &Request, route: Route, config: &Config, meter: &KvMeter) -> Respo
         (Route::Account, Some(None)) => web::to_sign_in("/account", config),
         (Route::Robots, _) => assets::respond(req, assets::get("robots.txt"), false),
         (Route::Chat(raw), session) => match (RoomId::parse(raw), session) {
-            (Ok(room), None) => web::chat(&room, Identity::Nickname(param("user")), config, meter),
+            (Ok(room), None) => {
+                web::chat(&room, Identity::Nickname(param("user")), &[], config, meter)
+            }
             (Ok(room), Some(Some(me))) => {
                 // The page only shows admin controls; the API checks again (`auth::admins`).
                 let listed = auth::admins::listed(&config.admins(), &me.user_id, &me.name);
@@ -203,7 +205,13 @@ fn pages(req: &Request, route: Route, config: &Config, meter: &KvMeter) -> Respo
                     auth::admins::Listed::No => Identity::SignedIn(&me.name),
                     _ => Identity::Admin(&me.name),
                 };
-                web::chat(&room, who, config, meter)
+                web::chat(
+                    &room,
+                    who,
+                    &blocked_names(&me.user_id, meter),
+                    config,
+                    meter,
+                )
             }
             (Ok(room), Some(None)) => web::to_sign_in(&format!("/{room}"), config),
             (Err(_), _) => web::not_found(req.get_path(), config),
@@ -211,6 +219,14 @@ fn pages(req: &Request, route: Route, config: &Config, meter: &KvMeter) -> Respo
         _ if !accepts_html(req) => ApiError::not_found().into_response(),
         _ => web::not_found(req.get_path(), config),
     }
+}
+
+/// Whose messages `user_id`'s pages hide (`/me/blocks/`): one lookup of their record. A
+/// failed lookup hides nothing rather than failing the page; the script asks again.
+fn blocked_names(user_id: &str, meter: &KvMeter) -> Vec<String> {
+    let user = crate::store::Accounts::open(meter).and_then(|a| a.user(user_id));
+    let blocked = user.ok().flatten().map(|u| u.blocked).unwrap_or_default();
+    blocked.into_iter().map(|b| b.name).collect()
 }
 
 /// Sign-up and sign-in ceremonies are counted per client address when they start

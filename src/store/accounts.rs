@@ -71,9 +71,17 @@ pub struct User {
     /// record decides, `store::memberships`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rooms: Vec<String>,
-    /// Account ids they blocked: no direct message from them, their messages hidden.
+    /// People they blocked: no direct message from them, their messages hidden.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub blocks: Vec<String>,
+    pub blocked: Vec<Blocked>,
+}
+
+/// Someone an account blocked. The id decides (direct messages); the name, which never
+/// changes, is what pages hide, so hiding needs no lookup per blocked person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Blocked {
+    pub id: String,
+    pub name: String,
 }
 
 impl User {

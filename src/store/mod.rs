@@ -61,7 +61,8 @@ mod turn;
 mod window;
 
 pub use accounts::{
-    Accounts, ApiKeyInfo, ApiKeyOwner, Challenge, Credential, PasskeyRef, Purpose, User, name_key,
+    Accounts, ApiKeyInfo, ApiKeyOwner, Blocked, Challenge, Credential, PasskeyRef, Purpose, User,
+    name_key,
 };
 #[cfg(test)]
 pub use cached_head::HEAD_TTL;

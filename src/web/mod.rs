@@ -128,11 +128,18 @@ pub fn safe_next(next: &str) -> Option<&str> {
     (on_this_site && plain).then_some(next)
 }
 
-/// `/{room}`: the newest messages, rendered in, for `identity`.
-pub fn chat(room: &RoomId, identity: Identity, config: &Config, meter: &KvMeter) -> Response {
+/// `/{room}`: the newest messages, rendered in, for `identity`, without the messages of
+/// anyone in `hidden` (whom the reader blocked).
+pub fn chat(
+    room: &RoomId,
+    identity: Identity,
+    hidden: &[String],
+    config: &Config,
+    meter: &KvMeter,
+) -> Response {
     let frame_ancestors = config.frame_ancestors();
     let latest = Rooms::open(meter, config.retention()).and_then(|r| r.latest(room, None, HISTORY));
-    let (newest, messages) = match latest {
+    let (newest, mut messages) = match latest {
         Ok(found) => found,
         Err(e) => {
             let page = message_page("Try again in a moment", &e.to_string());
@@ -140,6 +147,7 @@ pub fn chat(room: &RoomId, identity: Identity, config: &Config, meter: &KvMeter)
                 .with_header(header::RETRY_AFTER, "1");
         }
     };
+    messages.retain(|m| !hidden.contains(&m.from));
     let identity = match identity {
         Identity::Nickname(user) => Identity::Nickname(
             user.map(str::trim)

@@ -5,13 +5,13 @@ use fastly::http::{Method, StatusCode};
 use fastly::{Request, Response};
 use serde_json::{Value, json};
 
-use super::rooms::{member_caller, nobody};
+use super::rooms::{member_caller, person_named};
 use crate::config::Config;
 use crate::http::api::json_response;
 use crate::http::body::read_json;
 use crate::http::error::ApiError;
 use crate::model::{Invalid, RoomId};
-use crate::store::{Accounts, Memberships, Rooms, newest};
+use crate::store::{Accounts, Blocked, Memberships, Rooms, newest};
 use crate::timing::KvMeter;
 
 /// People one account may block.
@@ -71,10 +71,7 @@ pub fn blocks(
             let user = accounts
                 .user(&me.user_id)?
                 .ok_or_else(ApiError::not_found)?;
-            let mut names = Vec::new();
-            for id in &user.blocks {
-                names.extend(accounts.user(id)?.map(|u| u.name));
-            }
+            let names: Vec<&str> = user.blocked.iter().map(|b| b.name.as_str()).collect();
             return json_response(&json!({ "blocks": names }));
         }
         (Method::POST, None) => {
@@ -90,19 +87,23 @@ pub fn blocks(
         (_, None) => return Err(ApiError::method_not_allowed("GET, POST")),
         (_, Some(_)) => return Err(ApiError::method_not_allowed("DELETE")),
     };
-    let other = (accounts.user_id_for_name(&target)?).ok_or_else(|| nobody(&target))?;
-    if other == me.user_id {
+    let person = person_named(&accounts, &target)?;
+    let other = Blocked {
+        id: person.id,
+        name: person.name,
+    };
+    if other.id == me.user_id {
         return Err(Invalid::new("name", "You cannot block yourself.").into());
     }
     let changed = accounts.update_user(&me.user_id, |user| {
-        user.blocks.retain(|b| *b != other);
+        user.blocked.retain(|b| b.id != other.id);
         if block {
-            if user.blocks.len() >= BLOCKS_MAX {
+            if user.blocked.len() >= BLOCKS_MAX {
                 return Err(ApiError::conflict(
                     "You have blocked as many people as one may.",
                 ));
             }
-            user.blocks.push(other.clone());
+            user.blocked.push(other.clone());
         }
         Ok(())
     })?;

@@ -92,7 +92,10 @@ pub(super) fn nobody(name: &str) -> ApiError {
 }
 
 /// The account named `name`, or the 404 of [`nobody`].
-fn person_named(accounts: &Accounts, name: &str) -> Result<crate::store::User, ApiError> {
+pub(super) fn person_named(
+    accounts: &Accounts,
+    name: &str,
+) -> Result<crate::store::User, ApiError> {
     let user = match accounts.user_id_for_name(name)? {
         Some(id) => accounts.user(&id)?,
         None => None,
@@ -218,7 +221,7 @@ pub fn direct(mut req: Request, config: &Config, meter: &KvMeter) -> Result<Resp
     if other.id == me.user_id {
         return Err(Invalid::new("name", "A direct message is with someone else.").into());
     }
-    if other.blocks.contains(&me.user_id) {
+    if other.blocked.iter().any(|b| b.id == me.user_id) {
         return Err(ApiError::forbidden(format!(
             "{name} does not take direct messages from you."
         )));
