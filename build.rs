@@ -6,8 +6,8 @@
 //! * references to other assets **rewritten** to their fingerprinted names: a quoted
 //!   `./lib.js` in a module becomes `./lib.<hash>.js`. Files are hashed after their
 //!   dependencies, so a change to `lib.js` also renames every module that imports it;
-//! * **gzip and brotli copies**, compressed once here at maximum quality rather than
-//!   on every request, kept only when smaller than the original.
+//! * a **gzip copy**, compressed once here at maximum level rather than on every
+//!   request, kept only when smaller than the original (no brotli: see `src/web/assets.rs`).
 //!
 //! Nothing here runs on Fastly: the output is `$OUT_DIR/assets.rs` plus the bytes it
 //! `include_bytes!`s.
@@ -87,7 +87,6 @@ fn main() {
             _ => "None".to_owned(),
         };
         let gzip = variant("gz", Some(gzip(bytes)));
-        let brotli = variant("br", Some(brotli(bytes)));
         // With a gzip copy, the plain body is that copy inflated when asked for (rarely:
         // every browser accepts gzip), not a third copy in the package.
         let plain = if gzip == "None" {
@@ -98,7 +97,7 @@ fn main() {
         writeln!(
             code,
             "    Asset {{ name: {name:?}, path: {path:?}, content_type: {ct:?}, hash: {hash:?}, \
-             identity: {plain}, gzip: {gzip}, brotli: {brotli} }},",
+             identity: {plain}, gzip: {gzip} }},",
             path = format!("/static/{fp}"),
             ct = content_type(name),
             hash = &digest[..HASH_HEX],
@@ -111,8 +110,7 @@ fn main() {
 
 /// The regular files directly in `dir` (no subdirectories, no dotfiles), by name.
 /// A module without its whole-line `//` comments: they are for readers of `static/`, and
-/// every byte embedded counts against the package's 512 KiB (three copies: plain, gzip,
-/// brotli). Only lines that are nothing but a comment go, so no code changes; no module
+/// every byte embedded counts against the package's 512 KiB. Only lines that are nothing but a comment go, so no code changes; no module
 /// has such a line inside a template literal.
 fn without_comment_lines(bytes: &[u8]) -> Vec<u8> {
     let text = std::str::from_utf8(bytes).expect("static modules are UTF-8");
@@ -228,15 +226,4 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     encoder.write_all(bytes).unwrap();
     encoder.finish().unwrap()
-}
-
-fn brotli(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let params = brotli::enc::BrotliEncoderParams {
-        quality: 11,
-        lgwin: 22,
-        ..Default::default()
-    };
-    brotli::BrotliCompress(&mut &bytes[..], &mut out, &params).unwrap();
-    out
 }

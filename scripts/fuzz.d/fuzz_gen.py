@@ -153,8 +153,29 @@ def t_callback(rng, ctx, i):
     return spec
 
 
+def t_private(rng, ctx, i):
+    """The private-room routes (issue 19): in the open mode the fuzz stack runs, every one is
+    a JSON 404, whatever the id, token or body; the mutations test their routing and parsing."""
+    room = rng.choice([_room(rng, ctx), "p_" + "".join(rng.choice("abcdef0123456789") for _ in range(20))])
+    token = "".join(rng.choice("ABCDEFabcdef0123456789-_.") for _ in range(rng.randint(1, 120)))
+    method, path, body = rng.choice([
+        (b"POST", "/rooms/", {"title": "plans", "private": True}),
+        (b"GET", f"/rooms/{room}/members/", None),
+        (b"POST", f"/rooms/{room}/members/", {"name": "bob"}),
+        (b"DELETE", f"/rooms/{room}/members/bob", None),
+        (b"POST", f"/rooms/{room}/invites/", None),
+        (b"POST", f"/invites/{token}", None),
+        (b"POST", "/dms/", {"name": "bob"}),
+        (b"GET", "/me/rooms", None),
+        (b"POST", "/me/blocks/", {"name": "bob"}),
+    ])
+    spec = _base(i, "private", method, path, (b"Content-Type", b"application/json"))
+    spec.body = b"" if body is None else json.dumps(body).encode()
+    return spec
+
+
 TEMPLATES = [(t_post_form, 3), (t_post_json, 3), (t_history, 3), (t_events, 2),
-             (t_callback, 3), (t_join, 1), (t_chat, 1), (t_static, 1)]
+             (t_callback, 3), (t_join, 1), (t_chat, 1), (t_static, 1), (t_private, 1)]
 
 
 # ------------------------------------------------------------------ generation

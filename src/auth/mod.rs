@@ -79,6 +79,36 @@ pub fn identify(
     config: &Config,
     meter: &KvMeter,
 ) -> Result<Option<Principal>, Refused> {
+    let credential = [
+        if req.get_method().is_safe() { "r" } else { "w" },
+        req.header_text(header::AUTHORIZATION).unwrap_or_default(),
+        req.header_text(header::COOKIE).unwrap_or_default(),
+    ]
+    .join("\n");
+    if let Some(known) = KNOWN.with_borrow(|k| k.as_ref().filter(|k| k.0 == credential).cloned()) {
+        return Ok(Some(known.1));
+    }
+    let found = identify_afresh(req, config, meter)?;
+    if let Some(principal) = &found {
+        KNOWN.set(Some((credential, principal.clone())));
+    }
+    Ok(found)
+}
+
+thread_local! {
+    /// The last credential `identify` accepted in this execution (one request on Compute),
+    /// and whose it is: the private-room gate and the handler after it ask about the same
+    /// request, and each answer costs a KV lookup (a write's session check, an API key's
+    /// two records). The credential is the method's safety, `Authorization` and `Cookie`.
+    static KNOWN: std::cell::RefCell<Option<(String, Principal)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn identify_afresh(
+    req: &Request,
+    config: &Config,
+    meter: &KvMeter,
+) -> Result<Option<Principal>, Refused> {
     if let Some(presented) = bearer(req) {
         let hash = api_key::checked_hash(presented).ok_or(Refused::BadKey)?;
         return listed_key(&hash, meter)
