@@ -8,7 +8,7 @@
 //   moderate  (passkey mode) editing and deleting, an admin's clear (moderate.js).
 // This file knows who you are and applies each stream event to the modules above.
 
-import { nick, lastRoom, stored, toSignIn, wireSignOut, FROM_MAX } from './lib.js';
+import { api, nick, lastRoom, stored, toSignIn, wireSignOut, FROM_MAX } from './lib.js';
 import { openLive } from './live.js';
 import { startPresence } from './presence.js';
 import { startRoomList } from './roomlist.js';
@@ -32,10 +32,17 @@ const admin = 'admin' in chat.dataset;
 let streamId = Number(chat.dataset.lastEventId) || 0;
 let me = '';
 const who = () => me;
+/** Passkey mode: the people you block (/me/blocks/). The server left their messages out
+ * of the page; the log leaves out the ones that arrive later. */
+const blocked = new Set();
+if (signedIn) {
+  api('/me/blocks/').then(({ blocks }) => blocks.forEach((name) => blocked.add(name)), () => {});
+}
 
 const log = startLog({
   base,
   me: who,
+  hides: (from) => blocked.has(from),
   decorate: (li) => moderation.decorate(li),
   refresh: (li) => moderation.refresh(li),
   leaving: (li) => moderation.leaving(li),

@@ -14,11 +14,12 @@ const OLDER_PAGES_MAX = 5;
 const REFRESH_MS = 15000;
 
 /**
- * base: "/rooms/<room>"; me(): who reads the page; decorate(li): adds a message's
+ * base: "/rooms/<room>"; me(): who reads the page; hides(from): whether messages from
+ * that name stay out of the log (people the reader blocks); decorate(li): adds a message's
  * controls; refresh(li): after times are refreshed, per message; leaving(li): before a
  * message is taken out; focusHome(): where focus goes when it has nowhere else.
  */
-export function startLog({ base, me, decorate, refresh, leaving, focusHome }) {
+export function startLog({ base, me, hides, decorate, refresh, leaving, focusHome }) {
   const scroller = $('scroller');
   const log = $('log');
   const older = $('older');
@@ -33,6 +34,7 @@ export function startLog({ base, me, decorate, refresh, leaving, focusHome }) {
   function insert(m) {
     if (shown.has(m.id)) return null;
     shown.add(m.id);
+    if (hides(m.from)) return null;
     $('empty').hidden = true;
     const li = messageElement(m, me());
     decorate(li);
