@@ -3,7 +3,7 @@
 use fastly::Request;
 
 use super::error::ApiError;
-use crate::auth::{self, Principal, Refused};
+use crate::auth::{self, Principal, Refused, Via};
 use crate::config::{AuthMode, Config};
 use crate::timing::KvMeter;
 
@@ -54,4 +54,19 @@ pub fn refused(refusal: Refused) -> ApiError {
         }
         Refused::Store(e) => e.into(),
     }
+}
+
+/// The signed-in person, through a browser session only.
+pub fn session_user(
+    req: &Request,
+    config: &Config,
+    meter: &KvMeter,
+) -> Result<Principal, ApiError> {
+    let principal = require_user(req, config, meter)?;
+    if !matches!(principal.via, Via::Session(_)) {
+        return Err(ApiError::forbidden(
+            "Passkeys and API keys are managed from a signed-in browser, not with an API key.",
+        ));
+    }
+    Ok(principal)
 }

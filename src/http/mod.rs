@@ -125,8 +125,13 @@ pub fn serve(req: Request) {
         Route::Erasure(room) => api::moderation::erasure::serve(req, room, &config, &meter),
         Route::Auth(route) => {
             let answer = match config.auth_mode() {
-                AuthMode::Passkey => ceremony_allowed(&req, route, &config)
-                    .and_then(|()| api::auth::serve(req, route, &config, &meter)),
+                AuthMode::Passkey => ceremony_allowed(&req, route, &config).and_then(|()| {
+                    if route.is_account() {
+                        api::account::serve(req, route, &config, &meter)
+                    } else {
+                        api::auth::serve(req, route, &config, &meter)
+                    }
+                }),
                 AuthMode::Open => Err(ApiError::not_found()),
             };
             send(answer, &meter)

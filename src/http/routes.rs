@@ -79,6 +79,19 @@ pub enum AuthRoute<'a> {
 }
 
 impl<'a> AuthRoute<'a> {
+    /// A signed-in person's passkeys and API keys (`http::api::account`); the rest are
+    /// the ceremonies and the session (`http::api::auth`).
+    pub fn is_account(self) -> bool {
+        matches!(
+            self,
+            AuthRoute::PasskeyOptions
+                | AuthRoute::PasskeyVerify
+                | AuthRoute::Passkey(_)
+                | AuthRoute::ApiKeys
+                | AuthRoute::ApiKey(_)
+        )
+    }
+
     fn parse(rest: &'a str) -> Option<Self> {
         Some(match rest {
             "register/options" => AuthRoute::RegisterOptions,

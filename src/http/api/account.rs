@@ -18,14 +18,14 @@ use fastly::{Request, Response};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::auth::{
+use super::ceremony::{
     creation_response, name_in_body, new_challenge, registration_answer, rejected, relying_party,
 };
 use super::json_response;
 use crate::auth::webauthn::registration::verify_registration;
 use crate::auth::{Principal, Via, api_key, random, standing};
 use crate::config::Config;
-use crate::http::access::require_user;
+use crate::http::access::session_user;
 use crate::http::error::ApiError;
 use crate::http::routes::AuthRoute;
 use crate::http::throttle::{client_address, throttle};
@@ -40,14 +40,14 @@ use crate::timing::KvMeter;
 /// more; 20 covers a bot per room and script with room to spare.
 pub const MAX_API_KEYS: usize = 20;
 
-/// The account routes; `None` when the method is not one they answer.
+/// The account routes (`AuthRoute::is_account`).
 pub fn serve(
     req: Request,
     route: AuthRoute,
-    method: &Method,
     config: &Config,
     meter: &KvMeter,
-) -> Option<Result<Response, ApiError>> {
+) -> Result<Response, ApiError> {
+    let method = &req.get_method().clone();
     let answered = matches!(
         (route, method),
         (
@@ -59,17 +59,18 @@ pub fn serve(
         ) | (AuthRoute::ApiKeys, &Method::POST | &Method::GET)
     );
     if !answered {
-        return None;
+        let allowed = match route {
+            AuthRoute::ApiKeys => "GET, POST",
+            AuthRoute::Passkey(_) | AuthRoute::ApiKey(_) => "DELETE",
+            _ => "POST",
+        };
+        return Err(ApiError::method_not_allowed(allowed));
     }
-    let me = match session_user(&req, config, meter).and_then(|me| {
-        let changes = !matches!((route, method), (AuthRoute::ApiKeys, &Method::GET));
-        changes.then(|| recently_checked(&me, config)).transpose()?;
-        Ok(me)
-    }) {
-        Ok(me) => me,
-        Err(e) => return Some(Err(e)),
-    };
-    Some(match (route, method) {
+    let me = session_user(&req, config, meter)?;
+    if !matches!((route, method), (AuthRoute::ApiKeys, &Method::GET)) {
+        recently_checked(&me, config)?;
+    }
+    match (route, method) {
         (AuthRoute::PasskeyOptions, _) => passkey_options(&req, &me, config, meter),
         (AuthRoute::PasskeyVerify, _) => passkey_verify(req, &me, config, meter),
         (AuthRoute::Passkey(id), _) => {
@@ -91,23 +92,8 @@ pub fn serve(
             let unlist = |user: &mut User| user.api_keys.retain(|k| k.id != id);
             remove_from_account(&me, meter, mark_api_key(id), forget, unlist).map(|_| no_content())
         }
-        _ => return None,
-    })
-}
-
-/// The signed-in person, through a browser session only.
-pub fn session_user(
-    req: &Request,
-    config: &Config,
-    meter: &KvMeter,
-) -> Result<Principal, ApiError> {
-    let principal = require_user(req, config, meter)?;
-    if !matches!(principal.via, Via::Session(_)) {
-        return Err(ApiError::forbidden(
-            "Passkeys and API keys are managed from a signed-in browser, not with an API key.",
-        ));
+        _ => Err(ApiError::not_found()),
     }
-    Ok(principal)
 }
 
 /// Step-up: an account change (adding or removing a passkey, minting or revoking an API

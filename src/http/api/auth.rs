@@ -6,8 +6,8 @@
 //! verifies the response (`auth::webauthn`), and only then writes anything. Every
 //! refusal is a 4xx with a sentence for the person; none stores anything.
 //!
-//! Sign-in (and a signed-in person's passkey check, step-up) is in `login`; passkeys and API keys of a signed-in person are managed in
-//! `account`.
+//! Sign-in (and a signed-in person's passkey check, step-up) is in `login`; what both
+//! share with `account` (a signed-in person's passkeys and API keys) is in `ceremony`.
 
 mod login;
 
@@ -15,23 +15,24 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use fastly::http::{Method, StatusCode, header};
 use fastly::{Request, Response};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::convert::Infallible;
 use time::OffsetDateTime;
 
+use super::ceremony::{
+    NameBody, creation_response, new_challenge, registration_answer, rejected, relying_party,
+};
 use super::json_response;
-use crate::auth::ceremony::{Rp, creation_options};
 use crate::auth::session::{self, Session};
-use crate::auth::webauthn::registration::{RegistrationResponse, verify_registration};
-use crate::auth::webauthn::{RelyingParty, WebAuthnError};
+use crate::auth::webauthn::registration::verify_registration;
 use crate::auth::{Principal, Refused, Via, is_secure, now, random, standing};
 use crate::config::Config;
 use crate::http::access::require_user;
-use crate::http::body::{read_body, read_json};
+use crate::http::body::read_json;
 use crate::http::error::ApiError;
 use crate::http::routes::AuthRoute;
 use crate::model::{FROM_MAX, Invalid, Nickname, format_date, name};
-use crate::store::{Accounts, Challenge, Credential, PasskeyRef, Purpose, User};
+use crate::store::{Accounts, Credential, PasskeyRef, Purpose, User};
 use crate::timing::KvMeter;
 
 pub fn serve(
@@ -42,8 +43,6 @@ pub fn serve(
 ) -> Result<Response, ApiError> {
     let allowed = match route {
         AuthRoute::Me => "GET",
-        AuthRoute::ApiKeys => "GET, POST",
-        AuthRoute::Passkey(_) | AuthRoute::ApiKey(_) => "DELETE",
         _ => "POST",
     };
     let method = req.get_method().clone();
@@ -56,8 +55,7 @@ pub fn serve(
         (AuthRoute::ReauthVerify, Method::POST) => login::reauth_verify(req, config, meter),
         (AuthRoute::Logout, Method::POST) => logout(req, config, meter),
         (AuthRoute::Me, Method::GET) => me(&req, config, meter),
-        (route, method) => super::account::serve(req, route, &method, config, meter)
-            .unwrap_or_else(|| Err(ApiError::method_not_allowed(allowed))),
+        _ => Err(ApiError::method_not_allowed(allowed)),
     }
 }
 
@@ -71,115 +69,6 @@ struct SignedIn<'a> {
 struct UserJson<'a> {
     id: &'a str,
     name: &'a str,
-}
-
-#[derive(Deserialize)]
-struct NameBody {
-    #[serde(default)]
-    name: Option<String>,
-}
-
-/// This service as a relying party: the configured RP ID (or the request's host) and
-/// the origins its pages are served from (`rp_origins`, or the request's own).
-pub fn relying_party(req: &Request, config: &Config) -> (String, RelyingParty) {
-    let url = req.get_url();
-    let rp_id = config.rp_id(url.host_str().unwrap_or("localhost"));
-    let mut origins = config.allowed_origins();
-    if origins.is_empty() {
-        origins.push(url.origin().ascii_serialization());
-    }
-    let rp = RelyingParty::new(&rp_id, origins);
-    (rp_id, rp)
-}
-
-/// A refused passkey response: 400 with the verifier's sentence.
-pub fn rejected(e: WebAuthnError) -> ApiError {
-    ApiError::passkey_rejected(e.to_string())
-}
-
-/// The options that create a passkey for `user_handle`/`name` on this site.
-pub fn creation_response(
-    req: &Request,
-    config: &Config,
-    user_handle: &[u8],
-    name: &str,
-    challenge: &[u8],
-    exclude: &[String],
-    timeout_ms: u64,
-) -> Result<Response, ApiError> {
-    let (rp_id, _) = relying_party(req, config);
-    let rp = Rp {
-        id: &rp_id,
-        name: &config.rp_name(),
-    };
-    json_response(&creation_options(
-        &rp,
-        user_handle,
-        name,
-        challenge,
-        exclude,
-        timeout_ms,
-    ))
-}
-
-/// Consumes the challenge a response answers: it must exist, be for `purpose`, and not
-/// have expired. A second answer to the same challenge finds nothing.
-fn answered_challenge(
-    accounts: &Accounts,
-    challenge: &[u8],
-    purpose: Purpose,
-) -> Result<Challenge, ApiError> {
-    let record = accounts
-        .take_challenge(challenge)?
-        .ok_or(WebAuthnError::ExpiredChallenge)
-        .map_err(rejected)?;
-    if record.purpose != purpose || record.expires < now() {
-        return Err(rejected(WebAuthnError::ExpiredChallenge));
-    }
-    Ok(record)
-}
-
-/// The passkey registration a request's body carries, and the challenge it answers
-/// (consumed: see `answered_challenge`).
-pub fn registration_answer<'m>(
-    req: &mut Request,
-    meter: &'m KvMeter,
-    purpose: Purpose,
-) -> Result<(RegistrationResponse, Accounts<'m>, Challenge), ApiError> {
-    let body = read_body(req)?;
-    let response = RegistrationResponse::from_json(&body).map_err(rejected)?;
-    let accounts = Accounts::open(meter)?;
-    let record = answered_challenge(&accounts, response.challenge(), purpose)?;
-    Ok((response, accounts, record))
-}
-
-/// Stores a challenge for `purpose` and returns it with the options' timeout.
-pub fn new_challenge(
-    accounts: &Accounts,
-    config: &Config,
-    purpose: Purpose,
-    user_id: Option<String>,
-    name: Option<String>,
-) -> Result<([u8; 32], u64), ApiError> {
-    let challenge = random::<32>();
-    let lifetime = config.challenge_lifetime();
-    let record = Challenge {
-        purpose,
-        user_id,
-        name,
-        expires: now() + lifetime.as_secs() as i64,
-    };
-    accounts.put_challenge(&challenge, &record, lifetime)?;
-    Ok((challenge, lifetime.as_millis() as u64))
-}
-
-/// The `{"name"}` of a request body, held to the nickname rule (a label shown back to
-/// people, like an account's or an API key's name).
-pub fn name_in_body(req: &mut Request) -> Result<String, ApiError> {
-    let body: NameBody = read_json(req)?;
-    let name =
-        Nickname::parse(body.name.as_deref()).map_err(|e| Invalid::new("name", e.message))?;
-    Ok(name.into_string())
 }
 
 /// The name a sign-up asks for: a valid name, not reserved and not taken by its key

@@ -8,13 +8,16 @@
 //! * `presence`: heartbeats, typing and leaving.
 //! * `auth`: passkey sign-up and sign-in, the session, who you are.
 //! * `account`: a signed-in person's passkeys and API keys.
+//! * `ceremony`: what `auth` and `account` share of a passkey ceremony (neither imports
+//!   the other).
 //! * `moderation`: deleting and editing messages, clearing rooms.
 //! * `holder`: who a held stream is for, checked when it opens and on each link.
 //! * `private`: private rooms, their members and direct messages; the gate every room
 //!   route passes.
 
-mod account;
+pub mod account;
 pub mod auth;
+mod ceremony;
 pub mod events;
 mod holder;
 mod longpoll;

@@ -19,7 +19,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use fastly::{Request, Response};
 use time::OffsetDateTime;
 
-use super::{NameBody, answered_challenge, new_challenge, rejected, relying_party, signed_in};
+use super::signed_in;
 use crate::auth::ceremony::{Rp, request_options};
 use crate::auth::decoy;
 use crate::auth::session::Session;
@@ -30,7 +30,10 @@ use crate::auth::webauthn::assertion::{
 use crate::auth::webauthn::cose::CredentialPublicKey;
 use crate::auth::{Via, now, standing};
 use crate::config::Config;
-use crate::http::api::account::session_user;
+use crate::http::access::session_user;
+use crate::http::api::ceremony::{
+    NameBody, answered_challenge, new_challenge, rejected, relying_party,
+};
 use crate::http::api::json_response;
 use crate::http::body::{read_body, read_json};
 use crate::http::error::ApiError;
