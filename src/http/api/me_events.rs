@@ -12,18 +12,17 @@
 use fastly::http::Method;
 use fastly::{Request, Response};
 
-use super::events::verified_callback;
+use super::events::{resume_of, verified_callback};
 use super::holder::{self, Refusal};
 use super::mentions;
 use crate::config::{AuthMode, Config};
-use crate::headers::{HeaderText, all_values};
 use crate::http::body::query_param;
 use crate::http::error::ApiError;
 use crate::http::send;
 use crate::live::backlog::{Then, catch_up};
 use crate::live::event::Event;
 use crate::live::grip::{self, channel};
-use crate::live::resume::{Resume, ResumeInputs, resume_point};
+use crate::live::resume::Resume;
 use crate::live::sse;
 use crate::model::RoomId;
 use crate::store::Rooms;
@@ -61,17 +60,8 @@ fn subscribe(
         Err(Refusal::Ended(error)) => return Ok(grip::event_stream(body + &error)),
     };
     let log = RoomId::mentions_of(holder.user_id());
-    let last_event_id = page
-        .map(str::to_owned)
-        .or_else(|| query_param(req, "lastEventId"));
-    let grip_last = all_values(req, "Grip-Last");
-    let inputs = ResumeInputs {
-        last_event_id_header: req.header_text("Last-Event-ID"),
-        last_event_id_query: last_event_id.as_deref(),
-        grip_last: grip_last.as_deref(),
-        is_link,
-    };
-    let after = match resume_point(inputs, &channel(&log)) {
+    let (resume, fanout_named) = resume_of(req, page, is_link, &channel(&log));
+    let after = match resume {
         Resume::Live => None,
         Resume::After(id) => Some(id),
         Resume::Malformed(raw) => {
@@ -82,7 +72,7 @@ fn subscribe(
         }
     };
     let rooms = Rooms::open(meter, config.retention())?;
-    let caught_up = catch_up(&rooms, &log, after, is_link || grip_last.is_some())?;
+    let caught_up = catch_up(&rooms, &log, after, is_link || fanout_named)?;
     for event in &caught_up.events {
         body.push_str(&match event {
             Event::Message(entry) => mentions::frame(entry.id, &entry.text),

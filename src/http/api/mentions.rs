@@ -40,10 +40,10 @@ use crate::store::{APPEND_OPS, Accounts, Memberships, Rooms, StoreError};
 use crate::timing::KvMeter;
 
 /// People one message notifies. Each is an append to their log (1–3 KV operations, at
-/// most `APPEND_OPS` when appends race) and an item in the post's publish call; with the
-/// [`candidates`] lookups (at most 24 operations) a post with 5 mentions measured 25–30
-/// KV operations here (`tests/test_mentions.py`, `scripts/bench` row "POST with 5
-/// mentions"), far from the 200 a request may make.
+/// most `APPEND_OPS` when appends race) and an item in the post's publish call. A
+/// signed-in post with 5 mentions measured 22 KV operations (2 of any signed-in post, 15
+/// lookups, 5 appends) and the 4 backend requests of any post (`scripts/bench --only
+/// mentions`, 2026-12-05), far from the 200 and 10 a request may make.
 pub const NOTIFIED_MAX: usize = 5;
 /// KV reads one name costs in passkey mode: its `name:` and `namekey:` records, then
 /// its holder's `user:` record.
