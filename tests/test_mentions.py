@@ -160,6 +160,12 @@ def test_the_stream_is_for_someone_signed_in(passkey_stack, people):
     assert r.status == 405, r
     for path in ("/me/events/next/", "/me/events/next/1/2/", "/me/events/x"):
         assert ann.get(path).status == 404, path
+    # Nobody can name a mention log as a room: not its owner, not on any room path.
+    log = f"@{ann.user['id']}"
+    for path in (f"/rooms/{log}/messages/", f"/rooms/{log}/events/", f"/events/?channel={log}",
+                 f"/rooms/%40{ann.user['id']}/messages/"):
+        r = ann.get(path)
+        assert r.status == 400 and r.json()["error"] == "invalid_field", (path, r)
     # A link carries the stream's pass: without one it is no session's.
     r = request(f"http://127.0.0.1:{passkey_stack.pushpin_port}", "GET",
                 "/me/events/next/3/?link=next", headers={"Pushpin-Route": "self"})

@@ -206,6 +206,14 @@ mod tests {
             serde_json::to_string(&m).unwrap(),
             r#"{"id":7,"from":"bob","date":"2026-11-22T12:53:29.519Z","text":"hi"}"#
         );
+        let mentioning = Message {
+            mentions: vec!["ann".into(), "Bo b".into()],
+            ..m
+        };
+        assert_eq!(
+            serde_json::to_string(&mentioning).unwrap(),
+            r#"{"id":7,"from":"bob","date":"2026-11-22T12:53:29.519Z","text":"hi","mentions":["ann","Bo b"]}"#
+        );
         assert_eq!(
             format_date(datetime!(2026-01-02 03:04:05 +2)),
             "2026-01-02T01:04:05.000Z"
