@@ -9,6 +9,7 @@ fn msg(id: MessageId) -> Entry {
         date: "2026-11-22T00:00:00.000Z".into(),
         text: format!("m{id}"),
         edited: None,
+        mentions: Vec::new(),
     })
 }
 
@@ -34,6 +35,7 @@ fn entries_read_in_every_stored_shape() {
         r#"{"id":5,"event":"edit","target":2}"#,
         r#"{"id":6,"event":"clear"}"#,
         r#"{"id":7,"event":"clear","from":"ann"}"#,
+        r#"{"id":8,"from":"cy","date":"d","text":"@ann","mentions":["ann"]}"#,
     ];
     let stored = format!(r#"{{"writer":"w","messages":[{}]}}"#, entries.join(","));
     let w: Window = serde_json::from_str(&stored).unwrap();
@@ -70,6 +72,7 @@ fn entries_read_in_every_stored_shape() {
             }
         }
     );
+    assert!(matches!(&w.messages[7], Entry::Message(m) if m.mentions == ["ann"]));
     let again: Window = serde_json::from_str(&serde_json::to_string(&w).unwrap()).unwrap();
     assert_eq!(again, w);
     // Written back byte for byte as stored: same keys, same order.
@@ -125,6 +128,7 @@ fn windows_carry_pending_clears_forward() {
         vec![6],
         "a clear of everyone includes every earlier one"
     );
+    assert!(matches!(&w.messages[7], Entry::Message(m) if m.mentions == ["ann"]));
     let again: Window = serde_json::from_str(&serde_json::to_string(&w).unwrap()).unwrap();
     assert_eq!(again, w);
     // Reads hide what a pending clear covers, and nothing else.
