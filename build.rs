@@ -110,16 +110,32 @@ fn main() {
 }
 
 /// The regular files directly in `dir` (no subdirectories, no dotfiles), by name.
-/// A module without its whole-line `//` comments: they are for readers of `static/`, and
-/// every byte embedded counts against the package's 512 KiB (three copies: plain, gzip,
-/// brotli). Only lines that are nothing but a comment go, so no code changes; no module
-/// has such a line inside a template literal.
-fn without_comment_lines(bytes: &[u8]) -> Vec<u8> {
+/// A module without its whole-line comments, `//` lines and `/* … */` blocks (doc
+/// comments): they are for readers of `static/`, and every byte embedded counts against
+/// the package's 512 KiB (two copies: gzip and brotli; dropping the doc comments saved
+/// ~2.9 KB of gzip, ~5 KB of package). Only whole lines go: a block must open at the
+/// start of a line and close at the end of one (the build stops otherwise), so no code
+/// changes; no module has such a line inside a template literal.
+fn without_comment_lines(name: &str, bytes: &[u8]) -> Vec<u8> {
     let text = std::str::from_utf8(bytes).expect("static modules are UTF-8");
-    text.split_inclusive('\n')
-        .filter(|line| !line.trim_start().starts_with("//"))
-        .collect::<String>()
-        .into_bytes()
+    let mut in_block = false;
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let t = line.trim();
+        let opens = !in_block && t.starts_with("/*");
+        if in_block || opens {
+            let close = t.find("*/").filter(|&at| !opens || at >= 2);
+            assert!(
+                close.is_none_or(|at| at + 2 == t.len()),
+                "static/{name}: a /* comment */ shares a line with code: {t}"
+            );
+            in_block = close.is_none();
+        } else if !t.starts_with("//") {
+            out.push_str(line);
+        }
+    }
+    assert!(!in_block, "static/{name}: a /* comment is never closed");
+    out.into_bytes()
 }
 
 fn read_sources(dir: &Path) -> Vec<Source> {
@@ -132,7 +148,7 @@ fn read_sources(dir: &Path) -> Vec<Source> {
             let bytes = fs::read(&path).unwrap();
             (!name.starts_with('.')).then(|| Source {
                 bytes: if name.ends_with(".js") {
-                    without_comment_lines(&bytes)
+                    without_comment_lines(&name, &bytes)
                 } else {
                     bytes
                 },

@@ -16,6 +16,7 @@ import {
   FROM_MAX,
   TEXT_MAX,
 } from './lib.js';
+import { formatAll, setText, textOf } from './format.js';
 import { openLive } from './live.js';
 import { startPresence } from './presence.js';
 import { startRoomList } from './roomlist.js';
@@ -228,7 +229,7 @@ const presence = startPresence({
   heartbeatSecs: Number(chat.dataset.heartbeat) || 30,
   who: () => me,
   signedIn,
-  els: { bar: $('presence'), count: $('here-count'), names: $('here-names'), typing: $('typing'), note: $('presence-note') },
+  els: { bar: $('presence'), count: $('here-count'), list: $('here-list'), typing: $('typing'), note: $('presence-note') },
 });
 const rooms = startRoomList({ room, newest: streamId, els: { nav: $('rooms'), list: $('room-list') } });
 
@@ -455,7 +456,7 @@ function edited(m) {
   const li = find(m.id);
   if (!li) return false;
   const fresh = messageElement(m, me);
-  li.querySelector('.text').replaceChildren(...fresh.querySelector('.text').childNodes);
+  setText(li.querySelector('.text'), m.text);
   const mark = fresh.querySelector('.edited');
   const old = li.querySelector('.edited');
   if (old) old.replaceWith(mark); else li.querySelector('time').after(' ', mark);
@@ -470,7 +471,7 @@ function startEdit(li, back) {
   const text = li.querySelector('.text');
   const form = el('form', 'edit');
   const box = el('textarea');
-  box.value = text.textContent;
+  box.value = textOf(text);
   box.setAttribute('aria-label', 'Edit message');
   const save = el('button', '', 'Save');
   const cancel = el('button', 'quiet', 'Cancel');
@@ -500,7 +501,7 @@ function startEdit(li, back) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     if (save.disabled) return;
-    if (box.value.trim() === text.textContent.trim()) return stopEdit();
+    if (box.value.trim() === textOf(text).trim()) return stopEdit();
     save.disabled = true;
     try {
       const m = await api(messagePath(li), { method: 'PATCH', body: { text: box.value } });
@@ -564,7 +565,9 @@ if (admin) {
   const fromUrl = new URLSearchParams(location.search).get('user')?.trim();
   const known = signedIn ? $('me').textContent : fromUrl || nick();
   if (known && [...known].length <= FROM_MAX) setNick(known); else askNick();
+  formatAll(log);
   for (const li of log.querySelectorAll('.msg')) decorate(li);
+  for (const li of log.querySelectorAll('.msg')) presence.spoke(li.dataset.from, Date.parse(li.querySelector('time').dateTime));
   lastRoom(room);
   updateCount();
   refreshTimes();

@@ -58,8 +58,9 @@ pub fn full_date(date: OffsetDateTime) -> String {
 }
 
 /// `text` cut into plain and link spans: `(true, url)` for each `http(s)://` URL. The
-/// rules are `linkify` in static/lib.js: a URL runs to whitespace, `<`, `>` or `"`, and
-/// drops trailing `.,:;!?'*` and unbalanced `)` or `]`.
+/// rules are `urlAt` in static/format.js: a URL runs to whitespace, `<`, `>` or `"`, and
+/// drops trailing `.,:;!?'*_` (punctuation, or a closing emphasis marker) and unbalanced
+/// `)` or `]`. Pages format these again (format.js): this is the page without scripts.
 pub fn link_spans(text: &str) -> Vec<(bool, &str)> {
     // ASCII lowercasing keeps byte offsets, so positions found in `lower` index `text`.
     let lower = text.to_ascii_lowercase();
@@ -104,7 +105,7 @@ fn trim_url(mut url: &str) -> &str {
         let unbalanced = |open: char, close: char| {
             last == close && url.matches(open).count() < url.matches(close).count()
         };
-        if ".,:;!?'*".contains(last) || unbalanced('(', ')') || unbalanced('[', ']') {
+        if ".,:;!?'*_".contains(last) || unbalanced('(', ')') || unbalanced('[', ']') {
             url = &url[..url.len() - last.len_utf8()];
         } else {
             break;
