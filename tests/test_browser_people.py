@@ -109,3 +109,36 @@ def test_the_list_puts_you_first_then_typists_then_the_most_recently_active(stac
     expect(people(tab)).to_have_text(
         ["ann", "person-10", "person-1", "cy", "bob", "dan", "person-2"], timeout=LIVE)
     tab.assert_clean()
+
+
+def test_on_person_puts_a_message_button_by_everyone_else(stack, tabs, room):  # noqa: F811
+    """startPresence's optional onPerson (the lead wires it to DMs in passkey mode), on
+    the module itself with elements of its own."""
+    tab = tabs()
+    tab.goto(f"{stack.url}/{room}")
+    got = tab.page.evaluate("""async (base) => {
+        const { startPresence } = await import('/static/presence.js');
+        const make = (tag) => document.body.appendChild(document.createElement(tag));
+        const els = { bar: make('div'), count: make('button'), list: make('ul'), typing: make('p'), note: make('p') };
+        els.list.popover = 'auto';
+        const asked = [];
+        // signedIn in an open-mode stack: its heartbeats are refused, so the roster
+        // below stays.
+        const presence = startPresence({
+            base, heartbeatSecs: 30, who: () => 'me', signedIn: true, els, onPerson: (name) => asked.push(name),
+        });
+        presence.presence({ change: 'roster', here: ['me', 'person-10', 'person-9'] });
+        els.list.showPopover();
+        const shown = [...els.list.children].map((li) => li.textContent);
+        const labels = [...els.list.querySelectorAll('button')].map((b) => b.getAttribute('aria-label'));
+        els.list.querySelectorAll('button')[1].click();
+        return { count: els.count.textContent, shown, labels, asked, open: els.list.matches(':popover-open') };
+    }""", f"/rooms/{room}")
+    assert got == {
+        "count": "3 here",
+        "shown": ["me you", "person-9Message", "person-10Message"],
+        "labels": ["Message person-9", "Message person-10"],
+        "asked": ["person-10"],
+        "open": False,
+    }
+    assert tab.errors == []
