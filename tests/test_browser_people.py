@@ -112,12 +112,12 @@ def test_the_list_puts_you_first_then_typists_then_the_most_recently_active(stac
 
 
 def test_on_person_puts_a_message_button_by_everyone_else(stack, tabs, room):  # noqa: F811
-    """startPresence's optional onPerson (the lead wires it to DMs in passkey mode), on
-    the module itself with elements of its own."""
+    """startPresence's optional onPerson (the lead wires it to DMs in passkey mode), and
+    the list's order, on the module itself with elements of its own."""
     tab = tabs()
     tab.goto(f"{stack.url}/{room}")
     got = tab.page.evaluate("""async (base) => {
-        const { startPresence } = await import('/static/presence.js');
+        const { order, startPresence } = await import('/static/presence.js');
         const make = (tag) => document.body.appendChild(document.createElement(tag));
         const els = { bar: make('div'), count: make('button'), list: make('ul'), typing: make('p'), note: make('p') };
         els.list.popover = 'auto';
@@ -132,7 +132,10 @@ def test_on_person_puts_a_message_button_by_everyone_else(stack, tabs, room):  #
         const shown = [...els.list.children].map((li) => li.textContent);
         const labels = [...els.list.querySelectorAll('button')].map((b) => b.getAttribute('aria-label'));
         els.list.querySelectorAll('button')[1].click();
-        return { count: els.count.textContent, shown, labels, asked, open: els.list.matches(':popover-open') };
+        const sorted = order(['x10', 'Zed', 'x9', 'b2c10', 'ann', 'b2c9', 'ty', 'me', 'new'], {
+            me: 'me', typing: new Set(['ty']), active: new Map([['new', 2], ['Zed', 1]]),
+        });
+        return { count: els.count.textContent, shown, labels, asked, open: els.list.matches(':popover-open'), sorted };
     }""", f"/rooms/{room}")
     assert got == {
         "count": "3 here",
@@ -140,5 +143,6 @@ def test_on_person_puts_a_message_button_by_everyone_else(stack, tabs, room):  #
         "labels": ["Message person-9", "Message person-10"],
         "asked": ["person-10"],
         "open": False,
+        "sorted": ["me", "ty", "new", "Zed", "ann", "b2c9", "b2c10", "x9", "x10"],
     }
     assert tab.errors == []

@@ -173,6 +173,11 @@ mod tests {
             links("https://a.b\nhttps://c.d"),
             vec![(true, "https://a.b"), (false, "\n"), (true, "https://c.d")]
         );
+        // A closing italic marker is not part of the link (static/format.js agrees).
+        assert_eq!(
+            links("_see https://e.com/a_b_"),
+            vec![(false, "_see "), (true, "https://e.com/a_b"), (false, "_")]
+        );
         assert_eq!(
             links("ünï https://é.com/ö"),
             vec![(false, "ünï "), (true, "https://é.com/ö")]
