@@ -9,6 +9,7 @@
 // This file knows who you are and applies each stream event to the modules above.
 
 import { api, nick, lastRoom, stored, toSignIn, wireSignOut, FROM_MAX } from './lib.js';
+import { formatAll } from './format.js';
 import { openLive } from './live.js';
 import { startPresence } from './presence.js';
 import { startRoomList } from './roomlist.js';
@@ -137,7 +138,7 @@ const presence = startPresence({
   heartbeatSecs: Number(chat.dataset.heartbeat) || 30,
   who,
   signedIn,
-  els: { bar: $('presence'), count: $('here-count'), names: $('here-names'), typing: $('typing'), note: $('presence-note') },
+  els: { bar: $('presence'), count: $('here-count'), list: $('here-list'), typing: $('typing'), note: $('presence-note') },
 });
 const rooms = startRoomList({ room, newest: streamId, els: { nav: $('rooms'), list: $('room-list') } });
 
@@ -199,7 +200,9 @@ picker.addEventListener('change', () => {
   const fromUrl = new URLSearchParams(location.search).get('user')?.trim();
   const known = signedIn ? $('me').textContent : fromUrl || nick();
   if (known && [...known].length <= FROM_MAX) setNick(known); else askNick();
+  formatAll($('log'));
   for (const li of log.messages()) moderation.decorate(li);
+  for (const li of log.messages()) presence.spoke(li.dataset.from, Date.parse(li.querySelector('time').dateTime));
   lastRoom(room);
   composer.updateCount();
   log.refreshTimes();

@@ -1,7 +1,10 @@
 // Shared by the join and chat pages. Everything that turns untrusted text into DOM
-// lives here, and it only ever uses text nodes and properties: never HTML strings.
+// lives here and in format.js, and only ever uses text nodes and properties: never HTML
+// strings.
 // src/web/templates/chat.rs renders the same message markup on the server; keep the two
 // in step.
+
+import { setText } from './format.js';
 
 const NICK_KEY = 'edge-chat:nick';
 const ROOM_KEY = 'edge-chat:room';
@@ -24,44 +27,6 @@ export const TEXT_MAX = 1000;
 
 /** Characters as the server counts them: Unicode scalar values, after trimming. */
 export const length = (text) => [...text.replace(/\r\n/g, '\n').trim()].length;
-
-// ------------------------------------------------------------------ links
-
-const URL_RE = /https?:\/\/[^\s<>"]+/gi;
-
-/** A URL found in text, without punctuation that more likely ends the sentence. */
-function trimUrl(url) {
-  for (;;) {
-    const last = url.at(-1);
-    const unbalanced = (open, close) =>
-      last === close && url.split(open).length < url.split(close).length;
-    if ('.,:;!?\'*'.includes(last) || unbalanced('(', ')') || unbalanced('[', ']')) {
-      url = url.slice(0, -1);
-    } else {
-      return url;
-    }
-  }
-}
-
-/** Text with its http(s) URLs as links, as a fragment of text nodes and <a> elements. */
-export function linkify(text) {
-  const out = document.createDocumentFragment();
-  let at = 0;
-  for (const match of text.matchAll(URL_RE)) {
-    const url = trimUrl(match[0]);
-    if (!/^https?:\/\/./i.test(url)) continue;
-    out.append(text.slice(at, match.index));
-    const a = document.createElement('a');
-    a.href = url;
-    a.rel = 'noopener noreferrer';
-    a.target = '_blank';
-    a.textContent = url;
-    out.append(a);
-    at = match.index + url.length;
-  }
-  out.append(text.slice(at));
-  return out;
-}
 
 // ------------------------------------------------------------------ time
 
@@ -94,7 +59,8 @@ export function el(tag, className, text) {
   return node;
 }
 
-/** <li class="msg [own]" data-id data-from> meta (sender, time[, "edited"]) and text. */
+/** <li class="msg [own]" data-id data-from> meta (sender, time[, "edited"]) and text
+ * (formatted: format.js). */
 export function messageElement(m, me) {
   const li = el('li', m.from === me ? 'msg own' : 'msg');
   li.dataset.id = String(m.id);
@@ -110,8 +76,8 @@ export function messageElement(m, me) {
     mark.title = `Edited ${Number.isNaN(when.getTime()) ? m.edited : when.toLocaleString(undefined, FULL_DATE)}`;
     meta.append(' ', mark);
   }
-  const text = el('p', 'text');
-  text.append(linkify(m.text));
+  const text = el('div', 'text');
+  setText(text, m.text);
   li.append(meta, text);
   return li;
 }

@@ -5,6 +5,7 @@
 // (chat.js); this page applies its own at once too, which is harmless twice.
 
 import { api, el, messageElement, toSignIn } from './lib.js';
+import { setText, textOf } from './format.js';
 
 /** A 429's notice, for as long as Retry-After says. */
 export function slowDown(where, seconds) {
@@ -89,7 +90,7 @@ export function startModeration({ base, room, log, me, signedIn, admin, editMs, 
     const li = log.find(m.id);
     if (!li) return false;
     const fresh = messageElement(m, me());
-    li.querySelector('.text').replaceChildren(...fresh.querySelector('.text').childNodes);
+    setText(li.querySelector('.text'), m.text);
     const mark = fresh.querySelector('.edited');
     const old = li.querySelector('.edited');
     if (old) old.replaceWith(mark); else li.querySelector('time').after(' ', mark);
@@ -101,7 +102,7 @@ export function startModeration({ base, room, log, me, signedIn, admin, editMs, 
     const text = li.querySelector('.text');
     const form = el('form', 'edit');
     const box = el('textarea');
-    box.value = text.textContent;
+    box.value = textOf(text);
     box.setAttribute('aria-label', 'Edit message');
     const save = el('button', '', 'Save');
     const cancel = el('button', 'quiet', 'Cancel');
@@ -131,7 +132,7 @@ export function startModeration({ base, room, log, me, signedIn, admin, editMs, 
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
       if (save.disabled) return;
-      if (box.value.trim() === text.textContent.trim()) return stopEdit();
+      if (box.value.trim() === textOf(text).trim()) return stopEdit();
       save.disabled = true;
       try {
         const m = await api(messagePath(li), { method: 'PATCH', body: { text: box.value } });

@@ -275,7 +275,7 @@ def test_two_people_chat_live(stack, tabs):
     # Links are real links, built from text; multi-line text keeps its lines.
     link = ann.page.locator("#log a", has_text="example.com")
     expect(link).to_have_attribute("href", "https://example.com/x_(y)")
-    expect(link).to_have_attribute("rel", "noopener noreferrer")
+    expect(link).to_have_attribute("rel", "noopener noreferrer nofollow")
     expect(link).to_have_attribute("target", "_blank")
     assert ann.messages()[-1][2] == "Yes!\nTwo lines, and a link: https://example.com/x_(y)."
     # Relative times, with the full date on hover.

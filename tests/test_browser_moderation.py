@@ -82,7 +82,7 @@ def test_an_author_edits_and_deletes_and_the_other_page_follows_live(person):
     room = random_room("mod")
     ann, bob = person(random_name("ann"), room), person(random_name("bob"), room)
     ann.send("first from ann")
-    ann.send("this has a tpyo")
+    ann.send("this has a *tpyo*")  # formatted: editing starts from the text as sent
     bob.send("hi from bob")
     for tab in (ann, bob):
         expect(tab.log_items()).to_have_count(3)
@@ -98,7 +98,7 @@ def test_an_author_edits_and_deletes_and_the_other_page_follows_live(person):
     box.press("ArrowUp")
     editor = ann.page.get_by_role("textbox", name="Edit message")
     expect(editor).to_be_focused()
-    expect(editor).to_have_value("this has a tpyo")
+    expect(editor).to_have_value("this has a *tpyo*")
     editor.fill("never saved")
     editor.press("Escape")
     expect(editor).to_have_count(0)
@@ -107,13 +107,14 @@ def test_an_author_edits_and_deletes_and_the_other_page_follows_live(person):
 
     # Again, and Enter saves: both pages show the new text, marked edited.
     box.press("ArrowUp")
-    editor.fill("this had a typo, fixed")
+    editor.fill("this had a typo, *fixed*")
     screenshot(ann.page, "moderation-editing.png")
     editor.press("Enter")
     expect(box).to_be_focused()
     for tab in (ann, bob):
         fixed = tab.message("this had a typo, fixed")
         expect(fixed).to_have_count(1)
+        expect(fixed.locator(".text strong")).to_have_text("fixed")
         expect(fixed.locator(".edited")).to_have_text("edited")
         expect(fixed.locator(".edited")).to_have_attribute("title", re.compile("^Edited "))
         expect(tab.message("this has a tpyo")).to_have_count(0)

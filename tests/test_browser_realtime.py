@@ -22,9 +22,11 @@ def test_two_pages_see_each_others_presence_and_typing(stack, tabs):  # noqa: F8
     ann, bob = tabs(), tabs()
     open_chat(ann, stack.url, room, "ann")
     open_chat(bob, stack.url, room, "bob")
-    for tab in (ann, bob):
+    for tab, names in ((ann, ["ann", "bob"]), (bob, ["bob", "ann"])):
         expect(tab.page.locator("#here-count")).to_have_text("2 here", timeout=LIVE)
-        expect(tab.page.locator("#here-names")).to_have_text("ann, bob")
+        tab.page.locator("#here-count").click()  # the list: yourself first
+        expect(tab.page.locator("#here-list .name")).to_have_text(names)
+        tab.page.keyboard.press("Escape")
     expect(ann.page.locator("#presence-note")).to_have_text("bob joined")
 
     bob.page.locator("#text").press_sequentially("hel")

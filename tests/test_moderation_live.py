@@ -144,7 +144,7 @@ def test_the_page_shows_edited_messages_as_edited(passkey_stack, ann, room):
     assert set(shown) == {plain["id"], fixed["id"]}
     assert "edited" not in shown[plain["id"]]
     assert re.search(r'<span class="edited" title="Edited [^"]+">edited</span>', shown[fixed["id"]])
-    assert ">fixed</p>" in shown[fixed["id"]]
+    assert ">fixed</div>" in shown[fixed["id"]]
 
 
 def publish(stack, room, event, id_, data):

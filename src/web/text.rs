@@ -58,8 +58,9 @@ pub fn full_date(date: OffsetDateTime) -> String {
 }
 
 /// `text` cut into plain and link spans: `(true, url)` for each `http(s)://` URL. The
-/// rules are `linkify` in static/lib.js: a URL runs to whitespace, `<`, `>` or `"`, and
-/// drops trailing `.,:;!?'*` and unbalanced `)` or `]`.
+/// rules are `urlAt` in static/format.js: a URL runs to whitespace, `<`, `>` or `"`, and
+/// drops trailing `.,:;!?'*_` (punctuation, or a closing emphasis marker) and unbalanced
+/// `)` or `]`. Pages format these again (format.js): this is the page without scripts.
 pub fn link_spans(text: &str) -> Vec<(bool, &str)> {
     // ASCII lowercasing keeps byte offsets, so positions found in `lower` index `text`.
     let lower = text.to_ascii_lowercase();
@@ -104,7 +105,7 @@ fn trim_url(mut url: &str) -> &str {
         let unbalanced = |open: char, close: char| {
             last == close && url.matches(open).count() < url.matches(close).count()
         };
-        if ".,:;!?'*".contains(last) || unbalanced('(', ')') || unbalanced('[', ']') {
+        if ".,:;!?'*_".contains(last) || unbalanced('(', ')') || unbalanced('[', ']') {
             url = &url[..url.len() - last.len_utf8()];
         } else {
             break;
@@ -171,6 +172,11 @@ mod tests {
         assert_eq!(
             links("https://a.b\nhttps://c.d"),
             vec![(true, "https://a.b"), (false, "\n"), (true, "https://c.d")]
+        );
+        // A closing italic marker is not part of the link (static/format.js agrees).
+        assert_eq!(
+            links("_see https://e.com/a_b_"),
+            vec![(false, "_see "), (true, "https://e.com/a_b"), (false, "_")]
         );
         assert_eq!(
             links("ünï https://é.com/ö"),

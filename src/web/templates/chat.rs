@@ -11,8 +11,12 @@ use crate::web::{HISTORY, assets};
 
 /// Who is here, your rooms and the transport picker: filled in and shown by the
 /// page's scripts (static/presence.js, roomlist.js, live.js), so hidden without them.
-const LIVE_BAR: &str = "<p id=\"presence\" class=\"presence\" hidden><span id=\"here-count\"></span>: \
-<span id=\"here-names\"></span> <span id=\"presence-note\" class=\"note\" aria-live=\"polite\"></span></p>\n\
+/// Who is here is a count opening the list on demand (a popover), so that a room of any
+/// size keeps one line of the header.
+const LIVE_BAR: &str = "<div id=\"presence\" class=\"presence\" hidden><button type=\"button\" id=\"here-count\" \
+class=\"here\" popovertarget=\"here-list\" aria-expanded=\"false\"></button>\
+<ul id=\"here-list\" class=\"people\" popover aria-label=\"Who is here\"></ul> \
+<span id=\"presence-note\" class=\"note\" aria-live=\"polite\"></span></div>\n\
 <nav id=\"rooms\" class=\"rooms\" aria-label=\"Your rooms\" hidden><ul id=\"room-list\"></ul></nav>\n\
 <label class=\"transport\" hidden>Live via <select id=\"transport\"><option value=\"sse\">SSE</option>\
 <option value=\"ws\">WebSocket</option><option value=\"poll\">long-poll</option></select></label>\n";
@@ -170,19 +174,19 @@ fn message_html(out: &mut String, m: &Message, me: Option<&str>, now: OffsetDate
             escape(&when)
         );
     }
-    out.push_str("</div><p class=\"text\">");
+    out.push_str("</div><div class=\"text\">");
     for (is_link, span) in link_spans(&m.text) {
         if is_link {
             let url = escape(span);
             let _ = write!(
                 out,
-                "<a href=\"{url}\" rel=\"noopener noreferrer\" target=\"_blank\">{url}</a>"
+                "<a href=\"{url}\" rel=\"noopener noreferrer nofollow\" target=\"_blank\">{url}</a>"
             );
         } else {
             out.push_str(&escape(span));
         }
     }
-    out.push_str("</p></li>\n");
+    out.push_str("</div></li>\n");
 }
 
 #[cfg(test)]
@@ -215,9 +219,9 @@ mod tests {
             out,
             "<li class=\"msg own\" data-id=\"7\" data-from=\"&lt;ann&gt;\"><div class=\"meta\">\
              <span class=\"from\">&lt;ann&gt;</span> <time datetime=\"2026-11-22T11:58:00.000Z\" \
-             title=\"2026-11-22 11:58:00 UTC\">2 min ago</time></div><p class=\"text\">&lt;b&gt;hi&lt;/b&gt; \
-             <a href=\"https://e.com/?a=1&amp;b=\" rel=\"noopener noreferrer\" target=\"_blank\">\
-             https://e.com/?a=1&amp;b=</a>&quot;2&quot;</p></li>\n"
+             title=\"2026-11-22 11:58:00 UTC\">2 min ago</time></div><div class=\"text\">&lt;b&gt;hi&lt;/b&gt; \
+             <a href=\"https://e.com/?a=1&amp;b=\" rel=\"noopener noreferrer nofollow\" target=\"_blank\">\
+             https://e.com/?a=1&amp;b=</a>&quot;2&quot;</div></li>\n"
         );
     }
 
@@ -273,7 +277,7 @@ mod tests {
             "<li class=\"msg\" data-id=\"8\" data-from=\"ann\"><div class=\"meta\">\
              <span class=\"from\">ann</span> <time datetime=\"2026-11-22T11:58:00.000Z\" \
              title=\"2026-11-22 11:58:00 UTC\">2 min ago</time> <span class=\"edited\" \
-             title=\"Edited 2026-11-22 11:59:30 UTC\">edited</span></div><p class=\"text\">fixed</p></li>\n"
+             title=\"Edited 2026-11-22 11:59:30 UTC\">edited</span></div><div class=\"text\">fixed</div></li>\n"
         );
     }
 }
