@@ -178,12 +178,20 @@ def test_a_post_mentioning_many_stays_within_the_budget(passkey_stack, people):
     named = [bob, cy, dee, *extra]
     text = " ".join(f"@[{p.name}]" for p in named) + " " + " ".join(
         f"@{random_name('ghost')}" for _ in range(6))
-    r = post(ann, random_room(), text)
+    room = random_room()
+    r = post(ann, room, text)
     spent = assert_within_trial_limits(r, "a post mentioning 6 people and 6 unknown names")
     # 8 names looked up at most (3 reads each), the append, 5 people notified (3 each cold).
     assert r.json()["mentions"] == [p.name for p in named][:6], r.json()
     assert spent["kv"] <= 1 + 8 * 3 + 3 + 5 * 3, spent
     assert spent["backend"] <= 10, spent
+    # An edit finds them all again, within the budget beside its window rewrites.
+    path = f"/rooms/{room}/messages/{r.json()['id']}"
+    edited = ann.request("PATCH", path, json.dumps({"text": "again: " + text}),
+                         {"Content-Type": "application/json"})
+    assert edited.status == 200, edited
+    assert edited.json()["mentions"] == [p.name for p in named], edited.json()
+    assert_within_trial_limits(edited, "an edit mentioning 6 people and 6 unknown names")
 
 
 def test_fuzzed_mentions_are_never_a_server_error(stack, passkey_stack, people):
