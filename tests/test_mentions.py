@@ -6,6 +6,7 @@ never for their own mentions or from people they block; what a post with mention
 
 import json
 import random
+import time
 
 import pytest
 
@@ -170,6 +171,20 @@ def test_the_stream_is_for_someone_signed_in(passkey_stack, people):
     r = request(f"http://127.0.0.1:{passkey_stack.pushpin_port}", "GET",
                 "/me/events/next/3/?link=next", headers={"Pushpin-Route": "self"})
     assert "session-ended" in r.text, r
+
+
+def test_the_stream_is_checked_again_and_ends_with_its_session(make_stack):
+    stack = make_stack(config={"auth_mode": "passkey", "session_check_secs": "1"})
+    ann, bob = signed_up(stack), signed_up(stack)
+    with SSEClient(stack.url, "/me/events/", headers=bob.session_header()) as sse:
+        sse.wait_for_event("stream-open")
+        time.sleep(2.5)  # its link is fetched, and the session checked, every second
+        post(ann, random_room(), f"@{bob.name} after the checks")
+        mentions_until(sse, "after the checks")
+        assert bob.sign_out().status == 200
+        [error] = sse.wait_for_event("stream-error", timeout=30)
+        assert json.loads(error[2])["condition"] == "session-ended", error
+        sse.wait_for(lambda _: sse.closed, timeout=10)
 
 
 def test_a_post_mentioning_many_stays_within_the_budget(passkey_stack, people):
