@@ -6,6 +6,7 @@ never for their own mentions or from people they block; what a post with mention
 
 import json
 import random
+import time
 
 import pytest
 
@@ -172,18 +173,40 @@ def test_the_stream_is_for_someone_signed_in(passkey_stack, people):
     assert "session-ended" in r.text, r
 
 
+def test_the_stream_is_checked_again_and_ends_with_its_session(make_stack):
+    stack = make_stack(config={"auth_mode": "passkey", "session_check_secs": "1"})
+    ann, bob = signed_up(stack), signed_up(stack)
+    with SSEClient(stack.url, "/me/events/", headers=bob.session_header()) as sse:
+        sse.wait_for_event("stream-open")
+        time.sleep(2.5)  # its link is fetched, and the session checked, every second
+        post(ann, random_room(), f"@{bob.name} after the checks")
+        mentions_until(sse, "after the checks")
+        assert bob.sign_out().status == 200
+        [error] = sse.wait_for_event("stream-error", timeout=30)
+        assert json.loads(error[2])["condition"] == "session-ended", error
+        sse.wait_for(lambda _: sse.closed, timeout=10)
+
+
 def test_a_post_mentioning_many_stays_within_the_budget(passkey_stack, people):
     ann, bob, cy, dee = people
     extra = [signed_up(passkey_stack, random_name("many")) for _ in range(3)]
     named = [bob, cy, dee, *extra]
     text = " ".join(f"@[{p.name}]" for p in named) + " " + " ".join(
         f"@{random_name('ghost')}" for _ in range(6))
-    r = post(ann, random_room(), text)
+    room = random_room()
+    r = post(ann, room, text)
     spent = assert_within_trial_limits(r, "a post mentioning 6 people and 6 unknown names")
     # 8 names looked up at most (3 reads each), the append, 5 people notified (3 each cold).
     assert r.json()["mentions"] == [p.name for p in named][:6], r.json()
     assert spent["kv"] <= 1 + 8 * 3 + 3 + 5 * 3, spent
     assert spent["backend"] <= 10, spent
+    # An edit finds them all again, within the budget beside its window rewrites.
+    path = f"/rooms/{room}/messages/{r.json()['id']}"
+    edited = ann.request("PATCH", path, json.dumps({"text": "again: " + text}),
+                         {"Content-Type": "application/json"})
+    assert edited.status == 200, edited
+    assert edited.json()["mentions"] == [p.name for p in named], edited.json()
+    assert_within_trial_limits(edited, "an edit mentioning 6 people and 6 unknown names")
 
 
 def test_fuzzed_mentions_are_never_a_server_error(stack, passkey_stack, people):

@@ -25,6 +25,7 @@ use super::rooms::{Rewrite, Rooms};
 use super::turn::{AppendTurn, after_lost_race};
 use super::window::{Change, Entry, PendingClear, WINDOW, Window};
 use super::{StoreError, decode};
+use crate::budget::KV_MAX;
 use crate::model::{Message, MessageId, RoomId, format_date};
 
 /// KV operations a deletion's or an edit's window rewrites may spend, retries included:
@@ -32,8 +33,13 @@ use crate::model::{Message, MessageId, RoomId, format_date};
 /// the request stays within the project's 200. The first round costs 2 per window (at
 /// most 100); a conflict costs 2 more for that window.
 const REWRITE_BUDGET: u32 = 180;
-/// The most a deletion or an edit spends in all: its rewrites and the 10 around them.
-pub const CHANGE_OPS: u32 = REWRITE_BUDGET + 10;
+/// KV operations a deletion's or an edit's other operations take at most (see above).
+const AROUND_REWRITES: u32 = 10;
+/// What a deletion or an edit needs when no rewrite conflicts: its first round (2 per
+/// window, 50 windows) and the operations around it. What a request spends before one
+/// (an edit's mention lookups) leaves it at least this: its retries then get what the
+/// request's 200 have left, up to `REWRITE_BUDGET`.
+pub const CHANGE_OPS: u32 = 2 * WINDOW as u32 + AROUND_REWRITES;
 
 /// A `Rewrite` that owns what it writes (an edit's new message).
 type OwnedRewrite = Box<dyn Fn(&Entry) -> Option<Entry>>;
@@ -173,7 +179,9 @@ impl Rooms<'_> {
         // Windows target ..= target + 49 hold it; the event's own was written above.
         let last = (target + WINDOW - 1).min(event_id - 1);
         let windows: Vec<MessageId> = (target..=last).collect();
-        let (_, left) = self.rewrite_windows(room, &windows, rewrite, REWRITE_BUDGET)?;
+        let budget = (KV_MAX - AROUND_REWRITES).saturating_sub(self.meter.ops());
+        let budget = REWRITE_BUDGET.min(budget);
+        let (_, left) = self.rewrite_windows(room, &windows, rewrite, budget)?;
         if !left.is_empty() {
             log::error!("room {room}: windows {left:?} kept changing under a rewrite");
             return Err(StoreError::Contended);

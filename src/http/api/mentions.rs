@@ -65,8 +65,7 @@ pub struct Found {
 
 /// The names `text` mentions, looked up in passkey mode (see the module doc), leaving
 /// `reserve` KV operations of the request's [`KV_MAX`] for what follows (a post's
-/// append, `APPEND_OPS`; an edit's rewrites, `CHANGE_OPS`, which leaves an edit room
-/// for 3 names in the worst case).
+/// append, `APPEND_OPS`; an edit's window rewrites, `CHANGE_OPS`).
 pub fn find(
     text: &str,
     reserve: u32,
@@ -122,7 +121,6 @@ pub fn notify(
 ) -> Vec<Item> {
     let mut told: Vec<Person> = (found.people.into_iter())
         .filter(|p| p.user_id != author_id && !p.blocks.iter().any(|b| b == author_id))
-        .take(NOTIFIED_MAX)
         .collect();
     if !told.is_empty() && room.is_private() {
         match Memberships::open(meter).and_then(|m| m.room(room)) {
@@ -134,6 +132,7 @@ pub fn notify(
             }
         }
     }
+    told.truncate(NOTIFIED_MAX);
     let data = json!({"room": room.to_string(), "id": message.id, "from": message.from,
         "text": message.text})
     .to_string();
