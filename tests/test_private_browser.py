@@ -39,6 +39,11 @@ def room_path(person):
     return person.page.url.removeprefix(person.base)
 
 
+def cookie(person):
+    """The person's cookies as a Cookie header, for a request outside the browser."""
+    return "; ".join(f"{c['name']}={c['value']}" for c in person.context.cookies())
+
+
 def room_entry(person, text):
     """The room list's entry (an <li>) whose link says `text`."""
     return person.page.locator("#room-list > li", has=person.page.get_by_role("link", name=text))
@@ -132,6 +137,22 @@ def test_two_people_share_a_private_room_until_one_is_removed(people):
     assert resp.status == 404, resp.status
     expect(bob.page.locator("h1")).to_have_text("This invite link no longer works")
     expect(bob.page.get_by_role("link", name="Back to the start")).to_be_visible()
+
+    # Added back by name, bob reads the room again, and leaves it himself.
+    ann.page.get_by_label("Add a member by name").fill(bob.name)
+    ann.page.get_by_role("button", name="Add", exact=True).click()
+    expect(ann.page.get_by_text("Members (2)")).to_be_visible()
+    bob.open(room)
+    bob.page.get_by_text("Members (2)").click()
+    expect(bob.page.get_by_role("button", name=f"Remove {ann.name}")).to_have_count(0)
+    bob.page.get_by_role("button", name="Leave room").click()
+    bob.at("/")
+    assert get(bob.base, room, headers={**HTML_ACCEPT, "Cookie": cookie(bob)}).status == 404
+
+
+def test_open_mode_has_no_invite_page(stack):
+    r = get(stack.url, f"/invites/{FORGED}", headers=HTML_ACCEPT)
+    assert r.status == 404 and r.json()["error"] == "not_found", r
 
 
 def test_invite_pages_over_http(passkey_stack):

@@ -148,7 +148,7 @@ pub fn join(
 }
 
 /// `GET /invites/{token}`: the invite link's page (passkey mode; open mode has no private
-/// rooms, so its friendly 404 page). Checking the token is one lookup of the room.
+/// rooms: the API's 404, as before). Checking the token is one lookup of the room.
 fn page(
     req: &Request,
     token: &str,
@@ -156,7 +156,7 @@ fn page(
     meter: &KvMeter,
 ) -> Result<Response, ApiError> {
     if config.auth_mode() == AuthMode::Open {
-        return Ok(crate::web::not_found(req.get_path(), config));
+        return Err(ApiError::not_found());
     }
     let found = admits(token, config, &Memberships::open(meter)?)?;
     let signed_in = session_of(req, config, meter).is_some();
