@@ -5,10 +5,12 @@
 //   presence  who is here and who is typing (presence.js); your rooms (roomlist.js);
 //   log       the messages, in id order, and "load older" (log.js);
 //   composer  posting (composer.js);
-//   moderate  (passkey mode) editing and deleting, an admin's clear (moderate.js).
+//   moderate  (passkey mode) editing and deleting, an admin's clear (moderate.js);
+//   private   (passkey mode) a private room's members (members.js), "Message <name>"
+//             from an author's name (dm.js), and saying so when access is lost.
 // This file knows who you are and applies each stream event to the modules above.
 
-import { api, nick, lastRoom, stored, toSignIn, wireSignOut, FROM_MAX } from './lib.js';
+import { api, el, nick, lastRoom, stored, toSignIn, wireSignOut, FROM_MAX } from './lib.js';
 import { formatAll } from './format.js';
 import { openLive } from './live.js';
 import { startPresence } from './presence.js';
@@ -27,6 +29,8 @@ const nickForm = $('nick-form');
 const signedIn = chat.dataset.auth === 'passkey';
 /** Passkey mode, one of config `admins`: may delete any message and clear the room. */
 const admin = 'admin' in chat.dataset;
+/** Passkey mode: "room" for a private room, "dm" for a direct message, else public. */
+const kind = chat.dataset.private;
 
 /** Newest id received from the stream (or rendered by the server): where a new
  * stream resumes. Messages we only know from our own POST do not move it. */
@@ -44,7 +48,7 @@ const log = startLog({
   base,
   me: who,
   hides: (from) => blocked.has(from),
-  decorate: (li) => moderation.decorate(li),
+  decorate: (li) => { moderation.decorate(li); person(li); },
   refresh: (li) => moderation.refresh(li),
   leaving: (li) => moderation.leaving(li),
   focusHome: () => composer.input.focus(),
@@ -138,9 +142,13 @@ const presence = startPresence({
   heartbeatSecs: Number(chat.dataset.heartbeat) || 30,
   who,
   signedIn,
+  // Passkey mode, outside a DM: "Message <name>" beside each person here (dm.js).
+  onPerson: signedIn && kind !== 'dm' ? (name) => dm?.openDm(name) : undefined,
   els: { bar: $('presence'), count: $('here-count'), list: $('here-list'), typing: $('typing'), note: $('presence-note') },
 });
-const rooms = startRoomList({ room, newest: streamId, els: { nav: $('rooms'), list: $('room-list') } });
+const rooms = startRoomList({
+  room, newest: streamId, signedIn, titled, els: { nav: $('rooms'), list: $('room-list') },
+});
 
 /** What every transport delivers, by event name. */
 const handlers = {
@@ -187,12 +195,79 @@ function goLive() {
   live?.stop();
   live = openLive({
     transport: picker.value, base, after: () => streamId, handlers, onState: setStatus, quietMs: QUIET_MAX_MS,
+    onEnded,
   });
 }
 picker.addEventListener('change', () => {
   stored(TRANSPORT_KEY, picker.value);
   goLive();
 });
+
+// ------------------------------------------------------------------ private rooms
+
+// Loaded on demand, so that open mode's pages never fetch them.
+let members = null;
+let dm = null;
+async function startPrivate() {
+  if (!signedIn) return;
+  if (kind !== 'dm') {
+    dm = await import('./dm.js');
+    for (const li of log.messages()) person(li);
+  }
+  if (!kind) return;
+  const { startMembers } = await import('./members.js');
+  if ($('lost')) return;
+  members = startMembers({
+    base, me, admin, dm: kind === 'dm', left: () => location.assign('/'),
+  });
+  $('who').after(members.panel);
+  members.reload();
+}
+
+/** The room list knows this private room's title (a DM's: the other person's name). */
+function titled(title, dm) {
+  const heading = dm ? `Direct message with ${title}` : title;
+  document.querySelector('.bar h1').textContent = heading;
+  document.title = `${heading} · edge-chat`;
+  composer.input.placeholder = `Message ${dm ? title : heading}`;
+}
+
+/** Passkey mode: someone else's name in a message offers "Message <name>". */
+function person(li) {
+  const span = li.querySelector('.from');
+  if (dm && li.dataset.from !== me && !span.hasAttribute('role')) dm.dmTarget(span);
+}
+const offer = (event) => {
+  const span = event.target.closest('.from[role="button"]');
+  if (span) dm.offerDm(span, span.closest('.msg').dataset.from);
+  return Boolean(span);
+};
+log.el.addEventListener('click', offer);
+log.el.addEventListener('keydown', (event) => {
+  if ((event.key === 'Enter' || event.key === ' ') && offer(event)) event.preventDefault();
+});
+
+/** The server ended the stream: in a private room, most likely because you were removed. */
+function onEnded(condition) {
+  if (condition === 'removed' || condition === 'not-found') return lostAccess();
+  if (kind) fetch(`${base}/members/`).then((res) => { if (res.status === 404) lostAccess(); }, () => {});
+}
+
+function lostAccess() {
+  if ($('lost')) return;
+  live?.stop();
+  me = ''; // nothing more is posted or announced as here
+  const note = el('p', 'lost', 'You no longer have access to this room. ');
+  note.id = 'lost';
+  note.setAttribute('role', 'alert');
+  const home = el('a', '', 'Go to your rooms');
+  home.href = '/';
+  note.append(home);
+  $('composer').before(note);
+  $('composer-fields').disabled = true;
+  members?.panel.remove();
+  rooms.forget();
+}
 
 // ------------------------------------------------------------------ start
 
@@ -201,12 +276,16 @@ picker.addEventListener('change', () => {
   const known = signedIn ? $('me').textContent : fromUrl || nick();
   if (known && [...known].length <= FROM_MAX) setNick(known); else askNick();
   formatAll($('log'));
-  for (const li of log.messages()) moderation.decorate(li);
-  for (const li of log.messages()) presence.spoke(li.dataset.from, Date.parse(li.querySelector('time').dateTime));
+  for (const li of log.messages()) {
+    moderation.decorate(li);
+    person(li);
+    presence.spoke(li.dataset.from, Date.parse(li.querySelector('time').dateTime));
+  }
   lastRoom(room);
   composer.updateCount();
   log.refreshTimes();
   log.toBottom();
   if (me) composer.input.focus();
   goLive();
+  startPrivate();
 }

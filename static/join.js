@@ -1,6 +1,7 @@
 // Join page: fills in the nickname and room used last time and remembers new ones.
 // The form itself is a plain GET to / (which redirects into the room), so it works
-// without this script too. Signed in (passkey mode), there is no nickname to ask.
+// without this script too. Signed in (passkey mode), there is no nickname to ask, and
+// a private room can be made (newroom.js).
 
 import { nick, lastRoom, wireSignOut } from './lib.js';
 
@@ -22,3 +23,6 @@ form.addEventListener('submit', () => {
   }
 });
 wireSignOut();
+if (document.getElementById('me')) {
+  import('./newroom.js').then(({ newRoomControl }) => form.after(newRoomControl()));
+}

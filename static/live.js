@@ -7,6 +7,8 @@
 //   poll  long-polling /rooms/<room>/messages/?after=<id>&wait=25.
 // Every transport resumes after the newest id it was given or has delivered, reconnects
 // with a bounded, jittered backoff, and reports its state (connecting, live, …).
+// A stream the server ends on purpose is not retried: onEnded(condition, text) says why
+// (condition "removed" or "not-found": the room is no longer yours to read).
 
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 10000;
@@ -14,10 +16,10 @@ const POLL_WAIT_SECS = 25;
 
 /**
  * base: "/rooms/<room>"; after(): the id to resume after; handlers: {event: fn(data, id)};
- * onState(state, text?); quietMs: silence after which a stream counts as dead.
- * Returns {stop(), reconnect()}.
+ * onState(state, text?); quietMs: silence after which a stream counts as dead;
+ * onEnded(condition, text): the server ended the stream. Returns {stop(), reconnect()}.
  */
-export function openLive({ transport, base, after, handlers, onState, quietMs }) {
+export function openLive({ transport, base, after, handlers, onState, quietMs, onEnded }) {
   let current = null; // {close()} of the open connection
   let retryTimer = 0;
   let quietTimer = 0;
@@ -34,10 +36,11 @@ export function openLive({ transport, base, after, handlers, onState, quietMs })
     heard();
     handlers[event]?.(data, id);
   };
-  const ended = (text) => {
+  const ended = (text, condition = 'ended') => {
     stopped = true; // only a new openLive (e.g. another transport) tries again
     close();
     onState('error', `Disconnected: ${text}`);
+    onEnded?.(condition, text);
   };
 
   function close() {
@@ -107,9 +110,9 @@ function viaSSE({ base, after, deliver, live, heard, retry, ended, events }) {
     es.addEventListener(type, (e) => deliver(type, JSON.parse(e.data), e.lastEventId));
   }
   es.addEventListener('stream-error', (e) => {
-    let text = 'the stream ended';
-    try { text = JSON.parse(e.data).text; } catch {}
-    ended(text);
+    let data = {};
+    try { data = JSON.parse(e.data); } catch {}
+    ended(data.text || 'the stream ended', data.condition);
   });
   es.addEventListener('error', () => {
     // CLOSED: the browser gave up (e.g. a 503); otherwise it is reconnecting itself.
@@ -133,6 +136,7 @@ function viaSocket({ base, after, deliver, live, heard, retry, ended }) {
     ws.send(JSON.stringify({ type: 'resume', after: from }));
   };
   let closing = false;
+  let why; // the condition of an `error` frame the server sent before closing
   // Frames right behind the handshake can be lost locally: ask again until answered.
   let hello = 0;
   const greet = () => {
@@ -148,6 +152,7 @@ function viaSocket({ base, after, deliver, live, heard, retry, ended }) {
     if (event === 'resumed') { clearTimeout(hello); live(); heard(); return; }
     if (event === 'stream-open') { heard(); return; }
     if (event === 'more') { ask(Number(data.after)); return; }
+    if (event === 'error') { why = data?.condition; return; }
     if (id !== undefined && event !== 'sent') {
       const n = Number(id);
       // Fanout keeps no prev-id for sockets: a jump in ids is a message we missed.
@@ -159,7 +164,7 @@ function viaSocket({ base, after, deliver, live, heard, retry, ended }) {
   ws.addEventListener('close', (e) => {
     clearTimeout(hello);
     if (closing) return;
-    if (e.code === 1008 || e.code === 1003) ended(e.reason || 'refused');
+    if (e.code === 1008 || e.code === 1003) ended(e.reason || 'refused', why);
     else retry();
   });
   return { close() { closing = true; clearTimeout(hello); ws.close(1000); } };
@@ -167,7 +172,7 @@ function viaSocket({ base, after, deliver, live, heard, retry, ended }) {
 
 // ------------------------------------------------------------------ long-poll
 
-function viaPoll({ base, after, deliver, live, heard, retry }) {
+function viaPoll({ base, after, deliver, live, heard, retry, ended }) {
   const abort = new AbortController();
   let position = after();
   (async () => {
@@ -178,6 +183,11 @@ function viaPoll({ base, after, deliver, live, heard, retry }) {
         const wait = first ? 0 : POLL_WAIT_SECS;
         const res = await fetch(`${base}/messages/?after=${position}&wait=${wait}`,
           { signal: abort.signal });
+        // 404: the room is not (or no longer) one this person may read.
+        if (res.status === 404) {
+          ended((await res.json().catch(() => null))?.message || 'not found', 'not-found');
+          return;
+        }
         if (!res.ok) throw new Error(String(res.status));
         body = await res.json();
       } catch {

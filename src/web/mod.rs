@@ -24,8 +24,8 @@ use time::OffsetDateTime;
 
 use self::headers::{html_response, security_headers};
 use self::templates::{
-    JoinAs, Live, account_page, chat_page, join_page, message_page, misconfigured_page,
-    not_found_page, sign_in_page,
+    JoinAs, Live, account_page, chat_page, invite_page, join_page, message_page,
+    misconfigured_page, not_found_page, sign_in_page,
 };
 use crate::config::Config;
 use crate::model::{Nickname, RoomId};
@@ -104,6 +104,27 @@ pub fn account(name: &str, account_id: &str, config: &Config) -> Response {
         account_page(name, account_id),
         &config.frame_ancestors(),
     )
+}
+
+/// `GET /invites/{token}`: the room's title if the token works (a page offering to join
+/// it, or to sign in first), else a 404 saying the link no longer works.
+pub fn invite(title: Option<&str>, token: &str, signed_in: bool, config: &Config) -> Response {
+    let frame_ancestors = config.frame_ancestors();
+    match title {
+        Some(title) => html_response(
+            StatusCode::OK,
+            invite_page(title, token, signed_in),
+            &frame_ancestors,
+        ),
+        None => {
+            let page = message_page(
+                "This invite link no longer works",
+                "It has expired, or was revoked by the room's owner, or is not a link this \
+                 chat made. Ask the owner for a new one.",
+            );
+            html_response(StatusCode::NOT_FOUND, page, &frame_ancestors)
+        }
+    }
 }
 
 /// 303 to the sign-in page, coming back to `path` afterwards.

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use time::OffsetDateTime;
 
 use super::{FOOT, head};
+use crate::model::membership::DM_PREFIX;
 use crate::model::{FROM_MAX, Message, MessageId, RoomId, TEXT_MAX, parse_date};
 use crate::web::text::{ago, escape, full_date, link_spans};
 use crate::web::{HISTORY, assets};
@@ -80,9 +81,17 @@ pub fn chat_page(
             }
         ),
     };
+    // A private room (passkey mode only) is named by its title, which its script fills
+    // in from `GET /me/rooms` (the page costs no lookup for it); its id means nothing.
+    let dm = room.to_string().starts_with(DM_PREFIX);
+    let (shown, private) = match (room.is_private(), dm) {
+        (false, _) => (format!("#{room}"), ""),
+        (true, false) => ("Private room".to_owned(), " data-private=\"room\""),
+        (true, true) => ("Direct message".to_owned(), " data-private=\"dm\""),
+    };
     // Room ids are only [A-Za-z0-9._-]: safe in HTML and URLs as they are.
     let mut out = head(
-        &format!("#{room} · edge-chat"),
+        &format!("{shown} · edge-chat"),
         "chat-page",
         Some("chat.js"),
     );
@@ -95,14 +104,14 @@ pub fn chat_page(
         out,
         "<header class=\"bar\">\n\
          <a class=\"home\" href=\"/\"><img src=\"{icon}\" alt=\"edge-chat: join another room\" width=\"28\" height=\"28\"></a>\n\
-         <h1>#{room}</h1>\n\
+         <h1>{shown}</h1>\n\
          <p id=\"who\" class=\"who\"{who_hidden}>{who}</p>\n\
          <p id=\"status\" class=\"status\" role=\"status\" data-state=\"static\">Live updates need JavaScript</p>\n\
          {live_bar}\
          </header>\n\
          <main id=\"chat\" data-room=\"{room}\" data-last-event-id=\"{newest}\" \
-         data-keep-alive=\"{keep_alive}\" data-heartbeat=\"{heartbeat}\"{auth}>\n\
-         <div id=\"scroller\" class=\"scroller\" tabindex=\"0\" role=\"region\" aria-label=\"Messages in #{room}\">\n\
+         data-keep-alive=\"{keep_alive}\" data-heartbeat=\"{heartbeat}\"{auth}{private}>\n\
+         <div id=\"scroller\" class=\"scroller\" tabindex=\"0\" role=\"region\" aria-label=\"Messages in {shown}\">\n\
          <button type=\"button\" id=\"older\" class=\"older quiet\" data-before=\"{covered_from}\"{older_hidden}>Load older messages</button>\n\
          <p id=\"empty\" class=\"empty\"{empty_hidden}>No messages yet. Say hello!</p>\n\
          <ol id=\"log\" class=\"log\">\n",
@@ -135,7 +144,7 @@ pub fn chat_page(
          <form id=\"composer\" class=\"composer\"{composer_hidden}>\n\
          <fieldset id=\"composer-fields\" disabled>\n\
          <label for=\"text\" class=\"sr-only\">Message</label>\n\
-         <textarea id=\"text\" name=\"text\" rows=\"1\" placeholder=\"Message #{room}\" \
+         <textarea id=\"text\" name=\"text\" rows=\"1\" placeholder=\"Message {shown}\" \
          aria-describedby=\"count send-error\" enterkeyhint=\"send\"></textarea>\n\
          <button type=\"submit\" id=\"send\">Send</button>\n\
          </fieldset>\n\
@@ -261,6 +270,15 @@ mod tests {
         let html = chat_page(&room, live(3), &msgs, Identity::Admin("b"), now);
         assert!(html.contains(" data-auth=\"passkey\" data-edit-secs=\"900\" data-admin>"));
         assert!(html.contains("Signed in as <strong id=\"me\">b</strong>"));
+        assert!(!html.contains("data-private"));
+        // A private room is named by its title, which the script fills in: not by its id.
+        let private = RoomId::parse("p_aaaaaaaaaaaaaaaaaaaa").unwrap();
+        let html = chat_page(&private, live(3), &msgs, Identity::SignedIn("b"), now);
+        assert!(html.contains(" data-edit-secs=\"900\" data-private=\"room\">"));
+        assert!(html.contains("<h1>Private room</h1>") && !html.contains("#p_"));
+        let dm = RoomId::parse("dm_aaaaaaaaaaaaaaaaaaaa").unwrap();
+        let html = chat_page(&dm, live(3), &msgs, Identity::SignedIn("b"), now);
+        assert!(html.contains(" data-private=\"dm\">") && html.contains("<h1>Direct message</h1>"));
     }
 
     #[test]

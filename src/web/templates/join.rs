@@ -108,6 +108,40 @@ pub fn sign_in_page(next: &str) -> String {
     out
 }
 
+/// `GET /invites/{token}` for a token that works: join the room titled `title` (a button
+/// static/invite.js sends as `POST /invites/{token}`), or sign in first and come back.
+pub fn invite_page(title: &str, token: &str, signed_in: bool) -> String {
+    let title = escape(title);
+    let mut out = head(
+        &format!("Join {title} · edge-chat"),
+        "card-page",
+        Some("invite.js"),
+    );
+    card_heading(&mut out);
+    let _ = writeln!(
+        out,
+        "<div id=\"invite\" data-token=\"{token}\">\n<h2>You are invited to {title}</h2>",
+        token = escape(token),
+    );
+    if signed_in {
+        let _ = writeln!(
+            out,
+            "<p id=\"invite-error\" class=\"error\" role=\"alert\"></p>\n\
+             <button type=\"button\" id=\"accept\">Join {title}</button>"
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "<p>Sign in (or create an account) first: you come back here afterwards.</p>\n\
+             <p><a href=\"/?next={next}\">Sign in to join</a></p>",
+            next = urlencoding::encode(&format!("/invites/{token}")),
+        );
+    }
+    out.push_str("</div>\n</main>\n");
+    out.push_str(FOOT);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,5 +165,22 @@ mod tests {
         assert!(!html.contains("id=\"user\""));
         let html = join_page(JoinAs::Nickname(None), None, None);
         assert!(html.contains("<input id=\"user\" name=\"user\" value=\"\""));
+    }
+
+    #[test]
+    fn invite_page_offers_to_join_or_to_sign_in_first() {
+        let html = invite_page("<Team>", "p_x.1.0.s", true);
+        assert!(
+            html.contains("<h2>You are invited to &lt;Team&gt;</h2>"),
+            "{html}"
+        );
+        assert!(html.contains("data-token=\"p_x.1.0.s\""));
+        assert!(html.contains("id=\"accept\">Join &lt;Team&gt;</button>"));
+        let html = invite_page("Team", "p_x.1.0.s", false);
+        assert!(
+            html.contains("href=\"/?next=%2Finvites%2Fp_x.1.0.s\""),
+            "{html}"
+        );
+        assert!(!html.contains("id=\"accept\""));
     }
 }

@@ -7,7 +7,7 @@
 //! where escaping already happens in one function.
 //!
 //! * `chat`: a room's page.
-//! * `join`: the join page, and in passkey mode the sign-in page.
+//! * `join`: the join page, and in passkey mode the sign-in page and an invite link's.
 //! * `account`: your passkeys and API keys.
 
 mod account;
@@ -22,7 +22,7 @@ use crate::model::ROOM_MAX;
 
 pub use account::account_page;
 pub use chat::{Identity, Live, chat_page};
-pub use join::{JoinAs, join_page, sign_in_page};
+pub use join::{JoinAs, invite_page, join_page, sign_in_page};
 
 /// `<!doctype html>` up to and including `<body class=...>`.
 pub(super) fn head(title: &str, body_class: &str, script: Option<&str>) -> String {
@@ -138,6 +138,7 @@ mod tests {
         chat_page(&room, live, &[], Identity::Nickname(None), now);
         chat_page(&room, live, &[], Identity::SignedIn("ann"), now);
         sign_in_page("/");
+        invite_page("t", "p_x.1.0.s", true);
         account_page("ann", "AAAAAAAAAAAAAAAAAAAAAA");
         not_found_page("/<x>");
         message_page("t", "m");

@@ -5,6 +5,9 @@
 //! the rest, so it cannot be forged or stretched; it works until `invite_hours` have
 //! passed, and only while the room's invite epoch is the one it names (revoking raises
 //! it). Nothing is stored per link. Every unusable token is the same 404.
+//!
+//! A browser opening a link (`GET /invites/{token}`) gets a page, not the API: it offers
+//! to join the room (or to sign in first and come back), or says the link no longer works.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -14,12 +17,12 @@ use serde_json::json;
 
 use super::gate::{self, Use};
 use super::rooms::{index, member_caller, refused};
-use crate::auth::now;
-use crate::config::Config;
+use crate::auth::{now, session_of};
+use crate::config::{AuthMode, Config};
 use crate::http::api::json_response;
 use crate::http::error::ApiError;
 use crate::model::RoomId;
-use crate::model::membership::{MEMBER, Member, Refusal};
+use crate::model::membership::{MEMBER, Member, Refusal, RoomInfo};
 use crate::store::Memberships;
 use crate::timing::KvMeter;
 
@@ -81,7 +84,11 @@ pub fn manage(
 }
 
 /// The room a token admits to, if it is ours, unexpired and not revoked.
-fn admits(token: &str, config: &Config, rooms: &Memberships) -> Result<Option<RoomId>, ApiError> {
+fn admits(
+    token: &str,
+    config: &Config,
+    rooms: &Memberships,
+) -> Result<Option<(RoomId, RoomInfo)>, ApiError> {
     let parts: Vec<&str> = token.split('.').collect();
     let [room, expires, epoch, sig] = parts[..] else {
         return Ok(None);
@@ -101,7 +108,7 @@ fn admits(token: &str, config: &Config, rooms: &Memberships) -> Result<Option<Ro
     Ok(rooms
         .room(&room)?
         .filter(|info| info.invite_epoch == epoch && !info.dm)
-        .map(|_| room))
+        .map(|info| (room, info)))
 }
 
 /// `POST /invites/{token}`: the signed-in caller joins the room (200 `{"id","title"}`; a
@@ -112,12 +119,15 @@ pub fn join(
     config: &Config,
     meter: &KvMeter,
 ) -> Result<Response, ApiError> {
+    if matches!(*req.get_method(), Method::GET | Method::HEAD) {
+        return page(&req, token, config, meter);
+    }
     let me = member_caller(&req, config, meter)?;
     if req.get_method() != Method::POST {
-        return Err(ApiError::method_not_allowed("POST"));
+        return Err(ApiError::method_not_allowed("GET, POST"));
     }
     let rooms = Memberships::open(meter)?;
-    let room = admits(token, config, &rooms)?.ok_or_else(ApiError::not_found)?;
+    let (room, _) = admits(token, config, &rooms)?.ok_or_else(ApiError::not_found)?;
     let member = Member {
         user_id: me.user_id.clone(),
         name: me.name.clone(),
@@ -135,4 +145,21 @@ pub fn join(
     };
     index(&me.user_id, &room, true, meter)?;
     json_response(&json!({"id": room.to_string(), "title": info.title}))
+}
+
+/// `GET /invites/{token}`: the invite link's page (passkey mode; open mode has no private
+/// rooms: the API's 404, as before). Checking the token is one lookup of the room.
+fn page(
+    req: &Request,
+    token: &str,
+    config: &Config,
+    meter: &KvMeter,
+) -> Result<Response, ApiError> {
+    if config.auth_mode() == AuthMode::Open {
+        return Err(ApiError::not_found());
+    }
+    let found = admits(token, config, &Memberships::open(meter)?)?;
+    let signed_in = session_of(req, config, meter).is_some();
+    let title = found.as_ref().map(|(_, info)| info.title.as_str());
+    Ok(crate::web::invite(title, token, signed_in, config))
 }
