@@ -220,7 +220,9 @@ def test_ui_size_budget(stack):
             todo |= {f"/static/{m}" for m in re.findall(r"""from '\./([^']+)'""", body.decode())} - seen
     assert any("live." in p for p in seen), seen  # imports were followed
     print(f"\nUI assets ({len(seen)} files): {raw} bytes raw, {gz} bytes gzipped")
-    assert raw < 64_000 and gz < 20_000, (raw, gz)
+    # Light formatting and the people list (issue 21 items 4 and 6) took it from 18.9 to
+    # 20.5 KB gzipped (2026-12-05); private rooms' modules load only when signed in.
+    assert raw < 64_000 and gz < 22_000, (raw, gz)
 
 
 # ------------------------------------------------------------------ in the browser
