@@ -24,12 +24,6 @@ mod name_tables;
 const STATIC_DIR: &str = "static";
 /// Hex digits of SHA-256 kept in names and ETags: 48 bits, plenty for a handful of files.
 const HASH_HEX: usize = 12;
-/// A brotli copy costs the package its whole size (the package is capped at 512 KiB) to
-/// save each download the difference to the gzip copy, once per browser (the names are
-/// cached for a year). Measured on the UI's modules: brotli is ~15% smaller, so the small
-/// modules' copies (dm, invite, join, newroom, the icon: 8..130 B saved each) cost far
-/// more than they give, while the big ones (app.css, chat.js, auth.js: 350..450 B) stay.
-const BROTLI_MIN_SAVING: usize = 256;
 
 struct Source {
     name: String,
