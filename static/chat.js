@@ -265,11 +265,8 @@ function lostAccess() {
   const fromUrl = new URLSearchParams(location.search).get('user')?.trim();
   const known = signedIn ? $('me').textContent : fromUrl || nick();
   if (known && [...known].length <= FROM_MAX) setNick(known); else askNick();
-  for (const li of log.messages()) {
-    moderation.decorate(li);
-    person(li);
-  }
-  lastRoom(room);
+  for (const li of log.messages()) moderation.decorate(li);
+  if (!kind) lastRoom(room); // the join page offers public rooms only
   composer.updateCount();
   log.refreshTimes();
   log.toBottom();
