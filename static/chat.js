@@ -281,7 +281,7 @@ function lostAccess() {
     person(li);
     presence.spoke(li.dataset.from, Date.parse(li.querySelector('time').dateTime));
   }
-  lastRoom(room);
+  if (!kind) lastRoom(room); // the join page offers public rooms only
   composer.updateCount();
   log.refreshTimes();
   log.toBottom();

@@ -63,6 +63,8 @@ def test_two_people_share_a_private_room_until_one_is_removed(people):
     room = room_path(ann)
     expect(ann.page.locator(".bar h1")).to_have_text(title)
     ann.wait_live()
+    # Another can be made from beside the room list too.
+    expect(ann.page.locator("#rooms").get_by_text("New private room")).to_be_visible()
 
     # The invite link: copied, and shown too with when it stops working.
     ann.page.get_by_text("Members (1)").click()
