@@ -129,14 +129,25 @@ impl From<KVStoreError> for StoreError {
 fn decode<T: DeserializeOwned>(
     found: Result<LookupResponse, KVStoreError>,
 ) -> Result<Option<T>, StoreError> {
+    match body_of(found)? {
+        Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(unreadable),
+        None => Ok(None),
+    }
+}
+
+/// A lookup's body, `None` when the key is absent. Not generic, so each record type's
+/// `decode` is only its JSON parse (this and `unreadable` once, not once per type).
+#[inline(never)]
+fn body_of(found: Result<LookupResponse, KVStoreError>) -> Result<Option<Vec<u8>>, StoreError> {
     match found {
-        Ok(mut item) => serde_json::from_slice(&item.take_body_bytes())
-            .map(Some)
-            .map_err(|e| {
-                log::error!("unreadable value in KV: {e}");
-                StoreError::Unreadable
-            }),
+        Ok(mut item) => Ok(Some(item.take_body_bytes())),
         Err(KVStoreError::ItemNotFound) => Ok(None),
         Err(e) => Err(e.into()),
     }
+}
+
+#[inline(never)]
+fn unreadable(e: serde_json::Error) -> StoreError {
+    log::error!("unreadable value in KV: {e}");
+    StoreError::Unreadable
 }
