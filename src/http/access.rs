@@ -16,6 +16,16 @@ pub enum Caller {
     User(Principal),
 }
 
+impl Caller {
+    /// The signed-in person's account id; `None` in open mode.
+    pub fn user_id(&self) -> Option<&str> {
+        match self {
+            Caller::Anyone => None,
+            Caller::User(user) => Some(&user.user_id),
+        }
+    }
+}
+
 /// The caller, or 401 when passkey mode requires someone and nobody (valid) is asking.
 pub fn require_caller(req: &Request, config: &Config, meter: &KvMeter) -> Result<Caller, ApiError> {
     match config.auth_mode() {

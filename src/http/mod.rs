@@ -100,6 +100,7 @@ pub fn serve(req: Request) {
         Route::Dms => send(api::private::rooms::direct(req, &config, &meter), &meter),
         Route::MyRooms => send(api::private::me::rooms(req, &config, &meter), &meter),
         Route::Blocks(name) => send(api::private::me::blocks(req, name, &config, &meter), &meter),
+        Route::MyEvents(page) => api::me_events::serve(req, page, &config, &meter),
         Route::Invite(token) => send(
             api::private::invites::join(req, token, &config, &meter),
             &meter,

@@ -39,6 +39,9 @@ pub enum Route<'a> {
     MyRooms,
     /// `/me/blocks/[{name}]`: whom the caller blocks.
     Blocks(Option<&'a str>),
+    /// `/me/events/`: the caller's own stream (mentions); with `next/{id}/` after it, a
+    /// page of its backlog after `id`.
+    MyEvents(Option<&'a str>),
     /// `/auth/...`: passkey ceremonies, the session, passkeys and API keys.
     Auth(AuthRoute<'a>),
     /// Anything else under `/rooms/` or `/auth/`: a JSON 404.
@@ -116,7 +119,16 @@ impl<'a> Route<'a> {
             "/dms/" => return Route::Dms,
             "/me/rooms" => return Route::MyRooms,
             "/me/blocks/" => return Route::Blocks(None),
+            "/me/events/" => return Route::MyEvents(None),
             _ => {}
+        }
+        if let Some(rest) = path.strip_prefix("/me/events/next/") {
+            return match rest.strip_suffix('/') {
+                Some(after) if !after.is_empty() && !after.contains('/') => {
+                    Route::MyEvents(Some(after))
+                }
+                _ => Route::ApiNotFound,
+            };
         }
         if let Some(rest) = path.strip_prefix("/me/blocks/") {
             return match rest {
@@ -248,6 +260,8 @@ mod tests {
         parses("/me/rooms", Route::MyRooms);
         parses("/me/blocks/", Route::Blocks(None));
         parses("/me/blocks/bob", Route::Blocks(Some("bob")));
+        parses("/me/events/", Route::MyEvents(None));
+        parses("/me/events/next/7/", Route::MyEvents(Some("7")));
         parses(
             "/auth/register/options",
             Route::Auth(AuthRoute::RegisterOptions),

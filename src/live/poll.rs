@@ -84,6 +84,7 @@ mod tests {
             date: "d".into(),
             text: format!("m{id}"),
             edited: None,
+            mentions: Vec::new(),
         }
     }
 

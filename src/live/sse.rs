@@ -93,6 +93,7 @@ mod tests {
             date: "d".into(),
             text: "two\nlines <b>".into(),
             edited: None,
+            mentions: Vec::new(),
         };
         assert_eq!(
             message_event(&m),

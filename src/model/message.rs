@@ -19,7 +19,8 @@ pub const ID_MAX: MessageId = 9_999_999_999;
 
 /// A message as stored and as sent on the wire. Field order is the JSON key order of
 /// fastly/fanout-chat-demo: `id`, `from`, `date`, `text`; `edited` (when its author last
-/// changed the text) only appears once it has been.
+/// changed the text) only appears once it has been; `mentions` (the people its text
+/// names with `@`, `model::mention`) only when it names someone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     pub id: MessageId,
@@ -28,6 +29,8 @@ pub struct Message {
     pub text: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edited: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<String>,
 }
 
 /// A validated message that has not been given an id yet.
@@ -35,6 +38,8 @@ pub struct Message {
 pub struct Draft {
     pub from: String,
     pub text: String,
+    /// The names its text mentions, once looked up (`http::api::mentions`).
+    pub mentions: Vec<String>,
 }
 
 impl Draft {
@@ -43,7 +48,11 @@ impl Draft {
     pub fn parse(from: Option<&str>, text: Option<&str>) -> Result<Self, Invalid> {
         let from = Nickname::parse(from)?.into_string();
         let text = parse_text(text)?;
-        Ok(Self { from, text })
+        Ok(Self {
+            from,
+            text,
+            mentions: Vec::new(),
+        })
     }
 
     pub fn into_message(self, id: MessageId, now: OffsetDateTime) -> Message {
@@ -53,6 +62,7 @@ impl Draft {
             date: format_date(now),
             text: self.text,
             edited: None,
+            mentions: self.mentions,
         }
     }
 }
@@ -164,7 +174,8 @@ mod tests {
             d,
             Draft {
                 from: "ann".into(),
-                text: "hi\nthere".into()
+                text: "hi\nthere".into(),
+                mentions: Vec::new(),
             }
         );
         assert!(Draft::parse(Some(&"f".repeat(64)), Some(&"é".repeat(1000))).is_ok());

@@ -8,6 +8,7 @@
 
 pub mod filter;
 pub mod membership;
+pub mod mention;
 mod message;
 pub mod name;
 #[cfg(test)]

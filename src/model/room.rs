@@ -35,6 +35,16 @@ impl RoomId {
     }
 }
 
+impl RoomId {
+    /// A person's mention log (`http::api::mentions`): stored, read and published as a
+    /// room's sequence is, under an id no client can name (`@` is in no room id), so
+    /// neither its entries nor its Fanout channel can be asked for by anyone but its
+    /// owner's `/me/events/` stream.
+    pub fn mentions_of(user_id: &str) -> Self {
+        Self(format!("@{user_id}"))
+    }
+}
+
 impl std::fmt::Display for RoomId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)

@@ -68,7 +68,7 @@ pub use accounts::{
 pub use cached_head::HEAD_TTL;
 pub use local::{ListOrder, fail_kv, simulate, simulate_pop};
 pub use memberships::Memberships;
-pub use moderation::{Applied, Refusal};
+pub use moderation::{Applied, CHANGE_OPS, Refusal};
 pub use rooms::{APPEND_OPS, Appended, Rooms, newest};
 pub use window::{Change, Entry};
 

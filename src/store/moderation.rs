@@ -32,6 +32,8 @@ use crate::model::{Message, MessageId, RoomId, format_date};
 /// the request stays within the project's 200. The first round costs 2 per window (at
 /// most 100); a conflict costs 2 more for that window.
 const REWRITE_BUDGET: u32 = 180;
+/// The most a deletion or an edit spends in all: its rewrites and the 10 around them.
+pub const CHANGE_OPS: u32 = REWRITE_BUDGET + 10;
 
 /// A `Rewrite` that owns what it writes (an edit's new message).
 type OwnedRewrite = Box<dyn Fn(&Entry) -> Option<Entry>>;
@@ -68,12 +70,13 @@ impl Rooms<'_> {
         })
     }
 
-    /// Replaces message `id`'s text, if `allowed` agrees once it has seen the message.
+    /// Replaces message `id`'s text (and the names it mentions, found again for the new
+    /// text), if `allowed` agrees once it has seen the message.
     pub fn edit<R>(
         &self,
         room: &RoomId,
         id: MessageId,
-        text: String,
+        (text, mentions): (String, Vec<String>),
         now: time::OffsetDateTime,
         allowed: impl FnOnce(&Message) -> Result<(), R>,
     ) -> Result<Result<Applied, Refusal<R>>, StoreError> {
@@ -81,6 +84,7 @@ impl Rooms<'_> {
             let edited = Message {
                 text,
                 edited: Some(format_date(now)),
+                mentions,
                 ..message
             };
             let copy = edited.clone();

@@ -44,6 +44,7 @@ pub struct Queued {
     pub ticket: String,
     pub from: String,
     pub text: String,
+    pub mentions: Vec<String>,
 }
 
 impl Queued {
@@ -52,6 +53,7 @@ impl Queued {
             ticket: uuid::Uuid::new_v4().to_string(),
             from: draft.from.clone(),
             text: draft.text.clone(),
+            mentions: draft.mentions.clone(),
         }
     }
 
@@ -59,6 +61,7 @@ impl Queued {
         Draft {
             from: self.from.clone(),
             text: self.text.clone(),
+            mentions: self.mentions.clone(),
         }
     }
 }
@@ -92,6 +95,7 @@ impl Outcome {
                 date,
                 text: queued.text.clone(),
                 edited: None,
+                mentions: queued.mentions.clone(),
             }),
             Outcome::Failed(e) => Err(e),
         }
@@ -136,6 +140,7 @@ fn encode_queue(queue: &[Queued]) -> Vec<u8> {
                 date: q.ticket.clone(),
                 text: q.text.clone(),
                 edited: None,
+                mentions: q.mentions.clone(),
             })
         })
         .collect();
@@ -159,6 +164,7 @@ fn decode_queue(bytes: &[u8]) -> Vec<Queued> {
                 ticket: m.date,
                 from: m.from,
                 text: m.text,
+                mentions: m.mentions,
             }),
             _ => None,
         })

@@ -68,6 +68,8 @@ struct RawEntry {
     text: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     edited: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    mentions: Vec<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     gone: bool,
 }
@@ -84,6 +86,7 @@ impl TryFrom<RawEntry> for Entry {
             date,
             text,
             edited,
+            mentions,
             gone,
         } = raw;
         let change = match (event.as_deref(), target) {
@@ -98,6 +101,7 @@ impl TryFrom<RawEntry> for Entry {
                     date,
                     text,
                     edited,
+                    mentions,
                 }));
             }
             (Some("delete"), Some(target)) => Change::Delete { target },
@@ -119,12 +123,18 @@ impl From<Entry> for RawEntry {
             date: None,
             text: None,
             edited: None,
+            mentions: Vec::new(),
             gone: false,
         };
         match entry {
             Entry::Message(m) => {
-                (raw.from, raw.date, raw.text, raw.edited) =
-                    (Some(m.from), Some(m.date), Some(m.text), m.edited);
+                (raw.from, raw.date, raw.text, raw.edited, raw.mentions) = (
+                    Some(m.from),
+                    Some(m.date),
+                    Some(m.text),
+                    m.edited,
+                    m.mentions,
+                );
             }
             Entry::Gone { .. } => raw.gone = true,
             Entry::Event { change, .. } => {

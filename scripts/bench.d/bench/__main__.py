@@ -18,7 +18,7 @@ from pathlib import Path
 
 import stack as stackmod
 
-from . import identity, kv_latency, log, membership, moderation, round_trips, verify
+from . import identity, kv_latency, log, membership, mentions, moderation, round_trips, verify
 from .report import render
 from .results import FANOUT_LIKE, Params, Run
 from .scenarios import Scenarios
@@ -30,7 +30,8 @@ OPEN_FILES = 8192  # 1,000 subscribers per path, three paths, plus the servers' 
 ONLY = {"kv-latency": (kv_latency.kv_latency, kv_latency.report),
         "round-trips": (round_trips.round_trips, round_trips.report),
         "verify": (verify.verify_times, verify.report),
-        "membership": (membership.membership_costs, membership.report)}
+        "membership": (membership.membership_costs, membership.report),
+        "mentions": (mentions.mentions_cost, mentions.report)}
 
 
 def message_rate(text):
@@ -51,7 +52,8 @@ def parse_args(argv):
                     help="run one scenario alone: kv-latency = posts at 0 and 30 ms per KV operation; "
                          "round-trips = KV round trips and latency per request kind at 0 and 30 ms; "
                          "verify = passkey sign-in time per algorithm (ES256, EdDSA, RS256); "
-                         "membership = history and post in a public and a private room (the gate's cost)")
+                         "membership = history and post in a public and a private room (the gate's cost); "
+                         "mentions = a signed-in post with 0, 1 and 5 mentions")
     args = ap.parse_args(argv)
     args.message_rate = args.message_rate or [FANOUT_LIKE, SHAPED_RATE]
     return args

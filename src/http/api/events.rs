@@ -89,17 +89,15 @@ fn has_body(req: &Request) -> bool {
         || req.contains_header(header::TRANSFER_ENCODING)
 }
 
-/// The body a subscriber is sent first, and whether Fanout holds the stream after it.
-fn subscribe(
+/// Where a stream of `channel` resumes: a page link's position (`page`, its path), the
+/// `Last-Event-ID` header, `?lastEventId=`, then Fanout's `Grip-Last`; and whether
+/// Fanout named a position (`Grip-Last`: it may have seen more than this POP's copy).
+pub(super) fn resume_of(
     req: &Request,
-    room: &RoomId,
     page: Option<&str>,
-    rooms: &Rooms,
-    config: &Config,
-    meter: &KvMeter,
-) -> Result<Response, ApiError> {
-    let is_link = page.is_some() || query_param(req, "link").as_deref() == Some("next");
-    // A page link's position is its path; a client may also say where with the query.
+    is_link: bool,
+    channel: &str,
+) -> (Resume, bool) {
     let last_event_id = page
         .map(str::to_owned)
         .or_else(|| query_param(req, "lastEventId"));
@@ -110,6 +108,19 @@ fn subscribe(
         grip_last: grip_last.as_deref(),
         is_link,
     };
+    (resume_point(inputs, channel), grip_last.is_some())
+}
+
+/// The body a subscriber is sent first, and whether Fanout holds the stream after it.
+fn subscribe(
+    req: &Request,
+    room: &RoomId,
+    page: Option<&str>,
+    rooms: &Rooms,
+    config: &Config,
+    meter: &KvMeter,
+) -> Result<Response, ApiError> {
+    let is_link = page.is_some() || query_param(req, "link").as_deref() == Some("next");
     // A link continues a stream the client already has open: no second stream-open.
     let mut body = String::from(if is_link { "" } else { sse::stream_open() });
     let recheck = match holder::admit(req, config, meter, is_link, std::slice::from_ref(room)) {
@@ -118,7 +129,8 @@ fn subscribe(
         Err(Refusal::Ended(error)) => return Ok(grip::event_stream(body + &error)),
     };
     let recheck = recheck.as_ref();
-    let after = match resume_point(inputs, &grip::channel(room)) {
+    let (resume, fanout_named) = resume_of(req, page, is_link, &grip::channel(room));
+    let after = match resume {
         Resume::Live => None,
         Resume::After(id) => Some(id),
         Resume::Malformed(raw) => {
@@ -129,7 +141,7 @@ fn subscribe(
             return Ok(grip::event_stream(body));
         }
     };
-    let catch_up = catch_up(rooms, room, after, is_link || grip_last.is_some())?;
+    let catch_up = catch_up(rooms, room, after, is_link || fanout_named)?;
     if !is_link {
         // The opening: who is here now; presence events after it are changes.
         body.push_str(&presence::opening(req, room, config, meter));

@@ -40,6 +40,17 @@ pub fn admit(
     is_link: bool,
     rooms: &[RoomId],
 ) -> Result<Option<Recheck>, Refusal> {
+    Ok(admit_holder(req, config, meter, is_link, rooms)?.map(|(_, recheck)| recheck))
+}
+
+/// As [`admit`], and who holds the stream (a person's own stream, `me_events`).
+pub fn admit_holder(
+    req: &Request,
+    config: &Config,
+    meter: &KvMeter,
+    is_link: bool,
+    rooms: &[RoomId],
+) -> Result<Option<(Holder, Recheck)>, Refusal> {
     if config.auth_mode() == AuthMode::Open {
         return Ok(None);
     }
@@ -78,7 +89,7 @@ pub fn admit(
         Holder::of(&require_user(req, config, meter).map_err(Refusal::Api)?)
     };
     let now = now();
-    Ok(Some(Recheck {
+    let recheck = Recheck {
         query: format!("pass={}", stream_pass::issue(&key, &holder, now)),
         every_secs: holder.check_in(config.session_check(), now),
         channels: std::iter::once(format!("user-{}", holder.user_id()))
@@ -87,7 +98,8 @@ pub fn admit(
                     .map(|r| member_channel(r, holder.user_id())),
             )
             .collect(),
-    }))
+    };
+    Ok(Some((holder, recheck)))
 }
 
 fn ended(condition: &str, text: &str) -> Refusal {

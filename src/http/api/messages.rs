@@ -5,7 +5,7 @@ use fastly::http::{Method, header};
 use fastly::{Request, Response};
 use serde::Serialize;
 
-use super::{json_response, longpoll, moderation, publish_new};
+use super::{json_response, longpoll, mentions, moderation, publish_new_with};
 use crate::config::Config;
 use crate::headers::HeaderText;
 use crate::http::access::{Caller, require_caller};
@@ -16,7 +16,7 @@ use crate::http::throttle::{identity, throttle};
 use crate::live::event::Event;
 use crate::model::filter::mask;
 use crate::model::{Draft, Message, MessageId, Nickname, RoomId};
-use crate::store::{Appended, Rooms};
+use crate::store::{APPEND_OPS, Appended, Rooms};
 use crate::timing::KvMeter;
 
 /// Messages per history page by default, and at most.
@@ -85,36 +85,45 @@ fn post(mut req: Request, room: &RoomId, caller: &Caller, config: &Config, meter
     let draft = throttle(config, "post_rate", "post", &identity(caller, &req))
         .and_then(|()| parse_post(&mut req, caller));
     match draft {
-        Ok(draft) => store_and_publish(room, draft, config, meter, |stored| {
+        Ok(draft) => store_and_publish(room, draft, caller.user_id(), config, meter, |stored| {
             send(stored.and_then(json_response), meter);
         }),
         Err(e) => send(Err(e), meter),
     }
 }
 
-/// Stores a message (a POST's or a socket's, already past the post limit), lets
-/// `answer` tell the client, then publishes it: the publish never delays the answer.
+/// Stores a message (a POST's or a socket's, already past the post limit, from
+/// `author_id` in passkey mode), lets `answer` tell the client, then publishes it: the
+/// publish never delays the answer. The people it mentions are found first (they are
+/// part of the stored message) and notified once it is stored (`mentions`).
 pub fn store_and_publish(
     room: &RoomId,
     mut draft: Draft,
+    author_id: Option<&str>,
     config: &Config,
     meter: &KvMeter,
     answer: impl FnOnce(Result<&Message, ApiError>),
 ) {
     draft.text = mask(&draft.text, &config.blocked_words());
     let stored = Rooms::open(meter, config.retention()).and_then(|rooms| {
+        let found = mentions::find(&draft.text, APPEND_OPS, config, meter)?;
+        draft.mentions.clone_from(&found.names);
         let appended = rooms.append(room, draft)?;
-        Ok((rooms, appended))
+        Ok((rooms, appended, found))
     });
     match stored {
-        Ok((rooms, Appended { message, appended })) => {
+        Ok((rooms, Appended { message, appended }, found)) => {
+            let told = match author_id {
+                Some(author) => mentions::notify(&rooms, room, &message, author, found, meter),
+                None => Vec::new(),
+            };
             // Every message this request appended (a batch: `store::queue`), its own
             // among them unless another post's request appended it and publishes it.
             let new = appended
                 .into_iter()
                 .map(|m| (m.id, Some(Event::Message(m))))
                 .collect();
-            publish_new(config, &rooms, room, new, || answer(Ok(&message)));
+            publish_new_with(config, &rooms, room, new, told, || answer(Ok(&message)));
         }
         Err(e) => answer(Err(e.into())),
     }

@@ -10,6 +10,8 @@
 //! * `account`: a signed-in person's passkeys and API keys.
 //! * `moderation`: deleting and editing messages, clearing rooms.
 //! * `holder`: who a held stream is for, checked when it opens and on each link.
+//! * `mentions`: the names a message mentions, and notifying them; `me_events`: the
+//!   signed-in person's own stream of those notifications, `GET /me/events/`.
 //! * `private`: private rooms, their members and direct messages; the gate every room
 //!   route passes.
 
@@ -18,6 +20,8 @@ pub mod auth;
 pub mod events;
 mod holder;
 mod longpoll;
+pub mod me_events;
+mod mentions;
 pub mod messages;
 pub mod moderation;
 pub mod multi_events;
@@ -77,9 +81,22 @@ pub fn publish_new(
     new: Vec<(MessageId, Option<Event>)>,
     respond: impl FnOnce(),
 ) {
+    publish_new_with(config, rooms, room, new, Vec::new(), respond);
+}
+
+/// As [`publish_new`], with `told`: items for other channels that ride in the same
+/// calls (a post's mention notifications, `mentions`), after the room's own.
+pub fn publish_new_with(
+    config: &Config,
+    rooms: &Rooms,
+    room: &RoomId,
+    new: Vec<(MessageId, Option<Event>)>,
+    told: Vec<Item>,
+    respond: impl FnOnce(),
+) {
     let (Some(&(first_new, _)), Some(&(id, _))) = (new.first(), new.last()) else {
         // Another post's request appended this one and publishes it.
-        return respond();
+        return publish_ephemeral(config, format!("{room} mentions"), &told, respond);
     };
     let what = match new.len() {
         1 => format!("{room}/{id}"),
@@ -121,10 +138,13 @@ pub fn publish_new(
         .zip(&entries)
         .map(|(item, (id, _))| multi::item(room, *id, &item.content))
         .collect();
-    if gap.is_none() && entries.len() * 2 <= ITEMS_PER_CALL && !multi::refused() {
+    if gap.is_none() && entries.len() * 2 + told.len() <= ITEMS_PER_CALL && !multi::refused() {
         // The usual case, one post or one batch: room and multi-room items in one call.
         let first = entries[0].0;
-        let items: Vec<Item> = room_items.iter().cloned().chain(multi_items).collect();
+        let items: Vec<Item> = (room_items.iter().cloned())
+            .chain(multi_items)
+            .chain(told.iter().cloned())
+            .collect();
         let publishing = Publish::start_within(config, what.clone(), &items, ROOM_REQUESTS);
         respond();
         match publishing.finish_noting_refusal() {
@@ -133,7 +153,8 @@ pub fn publish_new(
                 // Perhaps the multi-room items' Pushpin features: the room's own go
                 // alone now, and multi-room items apart from now on at this POP.
                 multi::remember_refused();
-                let alone = Publish::start_within(config, what, &room_items, MULTI_REQUESTS);
+                let alone: Vec<Item> = room_items.into_iter().chain(told).collect();
+                let alone = Publish::start_within(config, what, &alone, MULTI_REQUESTS);
                 if alone.finish() == 0 {
                     unpublished::remember(room, first);
                 }
@@ -142,7 +163,10 @@ pub fn publish_new(
         }
         return;
     }
-    let publishing = Publish::start_within(config, what.clone(), &room_items, ROOM_REQUESTS);
+    // Told items after the room's: where a call fails, the room's first unsent entry is
+    // still `calls * ITEMS_PER_CALL` in.
+    let room_calls: Vec<Item> = room_items.into_iter().chain(told).collect();
+    let publishing = Publish::start_within(config, what.clone(), &room_calls, ROOM_REQUESTS);
     let multi_publishing = Publish::start_within(
         config,
         format!("{what} (multi)"),

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::{json_response, publish_new};
+use super::{json_response, mentions, publish_new};
 use crate::auth;
 use crate::config::Config;
 use crate::http::access::{Caller, require_caller};
@@ -35,7 +35,7 @@ use crate::model::filter::mask;
 use crate::model::{
     ID_MAX, Message, MessageId, Nickname, RoomId, parse_date, parse_id, parse_text,
 };
-use crate::store::{Applied, Change, Refusal, Rooms};
+use crate::store::{Applied, CHANGE_OPS, Change, Refusal, Rooms};
 use crate::timing::KvMeter;
 
 /// Who is asking to moderate.
@@ -152,7 +152,9 @@ fn change(
     let rooms = Rooms::open(meter, config.retention())?;
     let (applied, body) = match edit_text {
         Some(text) => {
-            let applied = edit(&rooms, &room, id, &moderator, text, config)?;
+            // The new text's mentions, listed afresh; an edit notifies nobody (`mentions`).
+            let names = mentions::find(&text, CHANGE_OPS, config, meter)?.names;
+            let applied = edit(&rooms, &room, id, &moderator, (text, names), config)?;
             let body = json_response(&applied.changed[0]);
             (applied, body)
         }
@@ -206,7 +208,7 @@ fn edit(
     room: &RoomId,
     id: MessageId,
     moderator: &Moderator,
-    text: String,
+    text: (String, Vec<String>),
     config: &Config,
 ) -> Result<Applied, ApiError> {
     let now = OffsetDateTime::now_utc();

@@ -348,13 +348,26 @@ impl Socket<'_> {
 
     fn store(&mut self, draft: Draft) {
         let mut answer = None;
-        store_and_publish(self.room, draft, self.config, self.meter, |stored| {
-            answer = Some(match stored {
-                Ok(m) => serde_json::json!({"event": "sent", "id": m.id.to_string(), "data": m})
-                    .to_string(),
-                Err(e) => error_frame(e.code, &e.message, e.field()),
-            });
-        });
+        let author = match &self.caller {
+            Ok(caller) => caller.user_id(),
+            Err(_) => None,
+        };
+        store_and_publish(
+            self.room,
+            draft,
+            author,
+            self.config,
+            self.meter,
+            |stored| {
+                answer = Some(match stored {
+                    Ok(m) => {
+                        serde_json::json!({"event": "sent", "id": m.id.to_string(), "data": m})
+                            .to_string()
+                    }
+                    Err(e) => error_frame(e.code, &e.message, e.field()),
+                });
+            },
+        );
         self.out
             .extend(answer.map(|frame| WsEvent::to_client(&frame)));
     }

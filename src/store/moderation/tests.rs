@@ -133,7 +133,9 @@ fn an_edit_rewrites_the_message_where_it_is_copied() {
     let room = filled(&rooms, "unit-edit", 3, |n| ("ann", format!("draft {n}")));
     let now = time::OffsetDateTime::now_utc();
     let applied = rooms
-        .edit(&room, 2, "final".into(), now, |_| Ok::<(), ()>(()))
+        .edit(&room, 2, ("final".into(), Vec::new()), now, |_| {
+            Ok::<(), ()>(())
+        })
         .unwrap()
         .unwrap();
     assert_eq!(applied.event_id, 4);

@@ -9,6 +9,7 @@ fn msg(id: MessageId) -> Entry {
         date: "2026-11-22T00:00:00.000Z".into(),
         text: format!("m{id}"),
         edited: None,
+        mentions: Vec::new(),
     })
 }
 

@@ -197,6 +197,7 @@ mod tests {
             date: "2026-11-22T11:58:00.000Z".into(),
             text: text.into(),
             edited: None,
+            mentions: Vec::new(),
         }
     }
 
