@@ -101,7 +101,7 @@ pub fn find(
             found.people.push(Person {
                 user_id,
                 name: user.name,
-                blocks: user.blocks,
+                blocks: user.blocked.into_iter().map(|b| b.id).collect(),
             });
         }
     }
