@@ -15,6 +15,7 @@ import { startRoomList } from './roomlist.js';
 import { startLog } from './log.js';
 import { startComposer } from './composer.js';
 import { startModeration } from './moderate.js';
+import { startConversation } from './conversation.js';
 
 const $ = (id) => document.getElementById(id);
 const chat = $('chat');
@@ -43,7 +44,7 @@ const log = startLog({
   base,
   me: who,
   hides: (from) => blocked.has(from),
-  decorate: (li) => moderation.decorate(li),
+  decorate: (li, m) => { moderation.decorate(li); convo.decorate(li, m); },
   refresh: (li) => moderation.refresh(li),
   leaving: (li) => moderation.leaving(li),
   focusHome: () => composer.input.focus(),
@@ -52,7 +53,8 @@ const composer = startComposer({
   base,
   me: who,
   signedIn,
-  sent: (m) => arrive(m),
+  sent: (m) => { convo.sent(); arrive(m); },
+  fields: () => convo.fields(),
   typed: () => presence.typed(),
   editLast: () => moderation.editLast(),
 });
@@ -67,6 +69,11 @@ const moderation = startModeration({
   input: composer.input,
   errors: composer.errors,
   who: $('who'),
+});
+// Reactions, replies, mentions (conversation.js).
+const convo = startConversation({
+  base, room, log, me: who, signedIn, input: composer.input, errors: composer.errors,
+  here: () => presence.names(), mentioned: (r, id) => rooms.mentioned(r, id),
 });
 
 // ------------------------------------------------------------------ who am I
@@ -139,7 +146,9 @@ const presence = startPresence({
   signedIn,
   els: { bar: $('presence'), count: $('here-count'), names: $('here-names'), typing: $('typing'), note: $('presence-note') },
 });
-const rooms = startRoomList({ room, newest: streamId, els: { nav: $('rooms'), list: $('room-list') } });
+const rooms = startRoomList({
+  room, newest: streamId, els: { nav: $('rooms'), list: $('room-list') }, mentions: (r) => convo.mentions(r),
+});
 
 /** What every transport delivers, by event name. */
 const handlers = {
@@ -154,6 +163,7 @@ const handlers = {
   },
   delete(data, id) {
     seen(id);
+    convo.deleted(data.id);
     const li = log.find(data.id);
     if (li) {
       log.gone(li);
@@ -163,6 +173,11 @@ const handlers = {
   edit(m, id) {
     seen(id);
     if (moderation.edited(m) && m.from !== me) log.say(`${m.from} edited a message: ${m.text}`);
+    convo.edited(m);
+  },
+  reaction(data, id) {
+    seen(id);
+    convo.reaction(data);
   },
   clear(data, id) {
     moderation.clear(data, seen(id));
@@ -200,6 +215,7 @@ picker.addEventListener('change', () => {
   const known = signedIn ? $('me').textContent : fromUrl || nick();
   if (known && [...known].length <= FROM_MAX) setNick(known); else askNick();
   for (const li of log.messages()) moderation.decorate(li);
+  convo.start();
   lastRoom(room);
   composer.updateCount();
   log.refreshTimes();

@@ -115,5 +115,7 @@ export function startPresence({ base, heartbeatSecs, who, signedIn, els }) {
     },
     /** Our name changed (open mode): arrive under the new one. */
     renamed: heartbeat,
+    /** Who is here (mentions.js offers them). */
+    names: () => [...here],
   };
 }

@@ -19,7 +19,17 @@ function save(list) {
   try { localStorage.setItem(KEY, JSON.stringify(list)); } catch {}
 }
 
-export function startRoomList({ room, newest, els }) {
+function mentionBadge(n) {
+  const badge = document.createElement('span');
+  badge.className = 'mention-badge';
+  badge.textContent = `@${n > 99 ? '99+' : n}`;
+  badge.title = `${n} mention${n === 1 ? '' : 's'} of you`;
+  badge.setAttribute('aria-label', badge.title);
+  return badge;
+}
+
+/** mentions(r): unseen mentions of you in room r (mentions.js), shown as a badge. */
+export function startRoomList({ room, newest, els, mentions = () => 0 }) {
   let list = load().filter((r) => r.room !== room);
   const mine = load().find((r) => r.room === room);
   list.unshift({ room, seen: Math.max(newest, mine?.seen || 0) });
@@ -44,6 +54,8 @@ export function startRoomList({ room, newest, els }) {
         badge.title = `${n} unread`;
         li.append(' ', badge);
       }
+      const at = r === room ? 0 : mentions(r);
+      if (at) li.append(' ', mentionBadge(at));
       if (r !== room) {
         const leave = document.createElement('button');
         leave.type = 'button';
@@ -84,6 +96,15 @@ export function startRoomList({ room, newest, els }) {
 
   listen();
   return {
+    /** A mention of you in room `r` (not this one), in message `id`: its badge, and
+     * the room listed (unread from that message on). No room: shows the counts again. */
+    mentioned(r, id) {
+      if (!r || list.some((x) => x.room === r)) return render();
+      list.splice(1, 0, { room: r, seen: Math.max(0, id - 1) });
+      list = list.slice(0, MAX + 1);
+      save(list);
+      listen();
+    },
     /** The newest id shown in this room. */
     seen(id) {
       const entry = list.find((r) => r.room === room);
