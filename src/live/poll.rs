@@ -84,6 +84,8 @@ mod tests {
             date: "d".into(),
             text: format!("m{id}"),
             edited: None,
+            reply_to: None,
+            reactions: Vec::new(),
         }
     }
 

@@ -1,9 +1,9 @@
 //! Messages: what a POST may carry, and what is stored and sent.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::{Invalid, Nickname};
+use super::{Invalid, Nickname, Reaction, ReplyTo};
 
 /// Longest nickname (characters), as in the Django demo's `ChatMessage.user`.
 pub const FROM_MAX: usize = 64;
@@ -19,15 +19,20 @@ pub const ID_MAX: MessageId = 9_999_999_999;
 
 /// A message as stored and as sent on the wire. Field order is the JSON key order of
 /// fastly/fanout-chat-demo: `id`, `from`, `date`, `text`; `edited` (when its author last
-/// changed the text) only appears once it has been.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// changed the text) only appears once it has been, `reply_to` only on a reply, and
+/// `reactions` only once someone has reacted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Message {
     pub id: MessageId,
     pub from: String,
     pub date: String,
     pub text: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub edited: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<ReplyTo>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
 }
 
 /// A validated message that has not been given an id yet.
@@ -35,6 +40,8 @@ pub struct Message {
 pub struct Draft {
     pub from: String,
     pub text: String,
+    /// The message it answers, quoted (the caller checks it exists: `store`).
+    pub reply_to: Option<ReplyTo>,
 }
 
 impl Draft {
@@ -43,7 +50,11 @@ impl Draft {
     pub fn parse(from: Option<&str>, text: Option<&str>) -> Result<Self, Invalid> {
         let from = Nickname::parse(from)?.into_string();
         let text = parse_text(text)?;
-        Ok(Self { from, text })
+        Ok(Self {
+            from,
+            text,
+            reply_to: None,
+        })
     }
 
     pub fn into_message(self, id: MessageId, now: OffsetDateTime) -> Message {
@@ -53,6 +64,8 @@ impl Draft {
             date: format_date(now),
             text: self.text,
             edited: None,
+            reply_to: self.reply_to,
+            reactions: Vec::new(),
         }
     }
 }
@@ -164,7 +177,8 @@ mod tests {
             d,
             Draft {
                 from: "ann".into(),
-                text: "hi\nthere".into()
+                text: "hi\nthere".into(),
+                reply_to: None,
             }
         );
         assert!(Draft::parse(Some(&"f".repeat(64)), Some(&"é".repeat(1000))).is_ok());

@@ -23,7 +23,7 @@ use super::StoreError;
 use super::local::pop_key;
 use super::window::{Entry, Window};
 use crate::cache;
-use crate::model::{Draft, Message, MessageId, RoomId};
+use crate::model::{Draft, Message, MessageId, ReplyTo, RoomId};
 
 /// Most drafts one batch carries: its KV writes (one per entry, plus one) stay well
 /// inside an append's budget (`rooms::APPEND_OPS`), and its first window (49 older
@@ -44,6 +44,7 @@ pub struct Queued {
     pub ticket: String,
     pub from: String,
     pub text: String,
+    pub reply_to: Option<ReplyTo>,
 }
 
 impl Queued {
@@ -52,6 +53,7 @@ impl Queued {
             ticket: uuid::Uuid::new_v4().to_string(),
             from: draft.from.clone(),
             text: draft.text.clone(),
+            reply_to: draft.reply_to.clone(),
         }
     }
 
@@ -59,6 +61,7 @@ impl Queued {
         Draft {
             from: self.from.clone(),
             text: self.text.clone(),
+            reply_to: self.reply_to.clone(),
         }
     }
 }
@@ -92,6 +95,8 @@ impl Outcome {
                 date,
                 text: queued.text.clone(),
                 edited: None,
+                reply_to: queued.reply_to.clone(),
+                reactions: Vec::new(),
             }),
             Outcome::Failed(e) => Err(e),
         }
@@ -136,6 +141,8 @@ fn encode_queue(queue: &[Queued]) -> Vec<u8> {
                 date: q.ticket.clone(),
                 text: q.text.clone(),
                 edited: None,
+                reply_to: q.reply_to.clone(),
+                reactions: Vec::new(),
             })
         })
         .collect();
@@ -159,6 +166,7 @@ fn decode_queue(bytes: &[u8]) -> Vec<Queued> {
                 ticket: m.date,
                 from: m.from,
                 text: m.text,
+                reply_to: m.reply_to,
             }),
             _ => None,
         })

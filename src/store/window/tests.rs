@@ -9,6 +9,8 @@ fn msg(id: MessageId) -> Entry {
         date: "2026-11-22T00:00:00.000Z".into(),
         text: format!("m{id}"),
         edited: None,
+        reply_to: None,
+        reactions: Vec::new(),
     })
 }
 

@@ -197,6 +197,8 @@ mod tests {
             date: "2026-11-22T11:58:00.000Z".into(),
             text: text.into(),
             edited: None,
+            reply_to: None,
+            reactions: Vec::new(),
         }
     }
 
