@@ -133,7 +133,8 @@ fn quote(
     config: &Config,
     meter: &KvMeter,
 ) -> Result<Option<ReplyTo>, ApiError> {
-    let Some(raw) = reply_to else {
+    // An empty field (a form's unused one) is no reply.
+    let Some(raw) = reply_to.map(str::trim).filter(|r| !r.is_empty()) else {
         return Ok(None);
     };
     let refused = || {
@@ -142,7 +143,7 @@ fn quote(
             "The field 'reply_to' must be the id of a message in this room.",
         )
     };
-    let id = parse_id(raw.trim())
+    let id = parse_id(raw)
         .filter(|id| (1..=ID_MAX).contains(id))
         .ok_or_else(refused)?;
     let rooms = Rooms::open(meter, config.retention())?;
