@@ -73,6 +73,7 @@ export function startReactions({ base, log, me, signedIn, errors, reply }) {
 
   /** Adds (`on`) or takes back our reaction; the answer is the new summary. */
   async function toggle(li, emoji, on) {
+    if (!me()) return; // open mode, no nickname chosen yet: the page is asking for one
     const path = `${base}/messages/${li.dataset.id}/reactions/`;
     const from = signedIn ? '' : me();
     try {

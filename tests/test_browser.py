@@ -220,7 +220,9 @@ def test_ui_size_budget(stack):
             todo |= {f"/static/{m}" for m in re.findall(r"""from '\./([^']+)'""", body.decode())} - seen
     assert any("live." in p for p in seen), seen  # imports were followed
     print(f"\nUI assets ({len(seen)} files): {raw} bytes raw, {gz} bytes gzipped")
-    assert raw < 64_000 and gz < 20_000, (raw, gz)
+    # Issue 21's reactions, replies and mentions (conversation.js, reactions.js, reply.js,
+    # mentions.js) added about 20 KB raw, 7 KB gzipped (measured 2026-12-05).
+    assert raw < 72_000 and gz < 26_000, (raw, gz)
 
 
 # ------------------------------------------------------------------ in the browser
