@@ -70,6 +70,7 @@ def test_one_reacts_replies_and_mentions_and_the_other_sees_each_live(people):
     ann.wait_live()
     question = "Who is coming tonight?"
     expect(ann.message(question)).to_have_count(1)
+    question_id = int(ann.message(question).get_attribute("data-id"))
 
     # Ann reacts with ❤️ from the picker, by keyboard: Bob sees it live, not pressed.
     pick_with_keyboard(ann, question, 1)
@@ -158,6 +159,17 @@ def test_one_reacts_replies_and_mentions_and_the_other_sees_each_live(people):
     expect(bob.page.locator("#room-list li", has=bob.page.locator(f'a[href="/{unlisted}"]'))
            .locator(".mention-badge")).to_have_text("@1")
 
+    # Bob deletes his question: Ann's reply quotes a deleted message, live, and following
+    # the quote says the original is not there.
+    status = bob.page.evaluate(
+        "async ([room, id]) => (await fetch(`/rooms/${room}/messages/${id}`, {method: 'DELETE'})).status",
+        [room, question_id])
+    assert status == 200, status
+    quoted = ann.message("Me!").locator("a.quote")
+    expect(quoted).to_have_text("deleted message")
+    quoted.click()
+    expect(quoted.locator(".quote-note")).to_contain_text("not in the log")
+
 
 def test_reactions_arrive_live_on_every_transport(stack, tabs):
     room = random_room("cvt")
@@ -190,6 +202,12 @@ def test_reactions_arrive_live_on_every_transport(stack, tabs):
     fresh.message("Late answer").locator("a.quote").click()
     expect(fresh.message("React to me")).to_be_focused()
     expect(reaction(fresh, "React to me", "👍")).to_have_text("👍 1")
+
+    # A long press (touch) shows who reacted under the bar, as hover shows the title.
+    thumbs = reaction(fresh, "React to me", "👍")
+    thumbs.dispatch_event("pointerdown", {"pointerType": "touch", "bubbles": True})
+    expect(fresh.message("React to me").locator(".reacted-by")).to_have_text("👍 ann")
+    thumbs.dispatch_event("pointerup", {"pointerType": "touch", "bubbles": True})
 
     # On a phone: the bar, the picker and the quote fit the width.
     phone = tabs()
