@@ -16,8 +16,9 @@ const REFRESH_MS = 15000;
 /**
  * base: "/rooms/<room>"; me(): who reads the page; hides(from): whether messages from
  * that name stay out of the log (people the reader blocks); decorate(li, m): adds a
- * message's controls (m: its JSON); refresh(li): after times are refreshed, per message; leaving(li): before a
- * message is taken out; focusHome(): where focus goes when it has nowhere else.
+ * message's controls (m: its JSON); refresh(li): after times are refreshed, per message;
+ * leaving(li): before a message is taken out; focusHome(): where focus goes when it has
+ * nowhere else.
  */
 export function startLog({ base, me, hides, decorate, refresh, leaving, focusHome }) {
   const scroller = $('scroller');
