@@ -18,6 +18,7 @@ import { startRoomList } from './roomlist.js';
 import { startLog } from './log.js';
 import { startComposer } from './composer.js';
 import { startModeration } from './moderate.js';
+import { startConversation } from './conversation.js';
 
 const $ = (id) => document.getElementById(id);
 const chat = $('chat');
@@ -48,7 +49,7 @@ const log = startLog({
   base,
   me: who,
   hides: (from) => blocked.has(from),
-  decorate: (li) => { moderation.decorate(li); person(li); },
+  decorate: (li, m) => { moderation.decorate(li); person(li); convo.decorate(li, m); },
   refresh: (li) => moderation.refresh(li),
   leaving: (li) => moderation.leaving(li),
   focusHome: () => composer.input.focus(),
@@ -57,7 +58,8 @@ const composer = startComposer({
   base,
   me: who,
   signedIn,
-  sent: (m) => arrive(m),
+  sent: (m) => { convo.sent(); arrive(m); },
+  fields: () => convo.fields(),
   typed: () => presence.typed(),
   editLast: () => moderation.editLast(),
 });
@@ -72,6 +74,11 @@ const moderation = startModeration({
   input: composer.input,
   errors: composer.errors,
   who: $('who'),
+});
+// Reactions, replies, mentions (conversation.js).
+const convo = startConversation({
+  base, room, log, me: who, signedIn, input: composer.input, errors: composer.errors,
+  here: () => presence.names(), mentioned: (r, id) => rooms.mentioned(r, id),
 });
 
 // ------------------------------------------------------------------ who am I
@@ -148,6 +155,7 @@ const presence = startPresence({
 });
 const rooms = startRoomList({
   room, newest: streamId, signedIn, titled, els: { nav: $('rooms'), list: $('room-list') },
+  mentions: (r) => convo.mentions(r),
 });
 
 /** What every transport delivers, by event name. */
@@ -163,6 +171,7 @@ const handlers = {
   },
   delete(data, id) {
     seen(id);
+    convo.deleted(data.id);
     const li = log.find(data.id);
     if (li) {
       log.gone(li);
@@ -172,6 +181,11 @@ const handlers = {
   edit(m, id) {
     seen(id);
     if (moderation.edited(m) && m.from !== me) log.say(`${m.from} edited a message: ${m.text}`);
+    convo.edited(m);
+  },
+  reaction(data, id) {
+    seen(id);
+    convo.reaction(data);
   },
   clear(data, id) {
     moderation.clear(data, seen(id));
@@ -281,6 +295,7 @@ function lostAccess() {
     person(li);
     presence.spoke(li.dataset.from, Date.parse(li.querySelector('time').dateTime));
   }
+  convo.start();
   if (!kind) lastRoom(room); // the join page offers public rooms only
   composer.updateCount();
   log.refreshTimes();

@@ -14,9 +14,9 @@ const pause = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 /**
  * base: "/rooms/<room>"; me(): who posts; signedIn; sent(m): a stored message (our POST's
  * answer); typed(): the person is typing; editLast(): Up in an empty box, true if it
- * started editing.
+ * started editing; fields(): more fields for the post (a reply's `reply_to`).
  */
-export function startComposer({ base, me, signedIn, sent, typed, editLast }) {
+export function startComposer({ base, me, signedIn, sent, typed, editLast, fields = () => ({}) }) {
   const composer = $('composer');
   const input = $('text');
   const sendButton = $('send');
@@ -58,7 +58,7 @@ export function startComposer({ base, me, signedIn, sent, typed, editLast }) {
     sendButton.disabled = true;
     input.readOnly = true;
     sendError.textContent = '';
-    const body = new URLSearchParams({ from: me(), text });
+    const body = new URLSearchParams({ from: me(), text, ...fields() });
     try {
       for (let attempt = 0; ; attempt += 1) {
         let res;

@@ -1,5 +1,6 @@
 // A room's live events over one of three transports, all delivering the same events
-// (message, stream-reset, presence, typing, and whatever the server adds) as
+// (message, stream-reset, presence, typing, edit, delete, clear, reaction: the keys of
+// the handlers chat.js gives, which SSE listens for by name) as
 // handler(data, id) calls, in the room's id order:
 //   sse   EventSource on /rooms/<room>/events/ (the default);
 //   ws    a WebSocket on /rooms/<room>/ws (JSON frames {"event","id","data"}); ids are

@@ -15,9 +15,10 @@ const REFRESH_MS = 15000;
 
 /**
  * base: "/rooms/<room>"; me(): who reads the page; hides(from): whether messages from
- * that name stay out of the log (people the reader blocks); decorate(li): adds a message's
- * controls; refresh(li): after times are refreshed, per message; leaving(li): before a
- * message is taken out; focusHome(): where focus goes when it has nowhere else.
+ * that name stay out of the log (people the reader blocks); decorate(li, m): adds a
+ * message's controls (m: its JSON); refresh(li): after times are refreshed, per message;
+ * leaving(li): before a message is taken out; focusHome(): where focus goes when it has
+ * nowhere else.
  */
 export function startLog({ base, me, hides, decorate, refresh, leaving, focusHome }) {
   const scroller = $('scroller');
@@ -37,7 +38,7 @@ export function startLog({ base, me, hides, decorate, refresh, leaving, focusHom
     if (hides(m.from)) return null;
     $('empty').hidden = true;
     const li = messageElement(m, me());
-    decorate(li);
+    decorate(li, m);
     // Walk back from the end: nearly every message is the newest. A notice is a
     // boundary in time, so nothing is placed above one.
     let after = log.lastElementChild;
@@ -109,7 +110,8 @@ export function startLog({ base, me, hides, decorate, refresh, leaving, focusHom
    * events take ids too, so a page may hold no message at all and reading goes on. */
   let olderBefore = Number(older.dataset.before) || 1;
 
-  older.addEventListener('click', async () => {
+  /** Loads the next older page(s) (until one holds a message). */
+  async function loadOlder() {
     if (older.disabled) return;
     older.disabled = true;
     older.textContent = 'Loading…';
@@ -137,7 +139,8 @@ export function startLog({ base, me, hides, decorate, refresh, leaving, focusHom
     } finally {
       older.disabled = false;
     }
-  });
+  }
+  older.addEventListener('click', loadOlder);
 
   /** Nothing older is left (the room was cleared). */
   function noOlder() {
@@ -147,6 +150,6 @@ export function startLog({ base, me, hides, decorate, refresh, leaving, focusHom
 
   return {
     el: log, insert, arrive, say, find, messages, gone, notice, showEmpty, noOlder,
-    refreshTimes, toBottom,
+    refreshTimes, toBottom, loadOlder, hasOlder: () => !older.hidden,
   };
 }

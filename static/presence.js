@@ -180,5 +180,7 @@ export function startPresence({ base, heartbeatSecs, who, signedIn, els, onPerso
     },
     /** Our name changed (open mode): arrive under the new one. */
     renamed: heartbeat,
+    /** Who is here (mentions.js offers them). */
+    names: () => [...here],
   };
 }

@@ -35,11 +35,19 @@ function save(key, value) {
   try { localStorage.setItem(key, JSON.stringify(value)); } catch {}
 }
 
+function mentionBadge(n) {
+  const badge = el('span', 'mention-badge', `@${n > 99 ? '99+' : n}`);
+  badge.title = `${n} mention${n === 1 ? '' : 's'} of you`;
+  badge.setAttribute('aria-label', badge.title);
+  return badge;
+}
+
 /**
  * room: this page's; newest: its newest id; signedIn: passkey mode (private rooms);
- * titled(title): this page's private room has a title; els: {nav, list}.
+ * titled(title): this page's private room has a title; mentions(r): unseen mentions of
+ * you in room r (mentions.js), shown as a badge; els: {nav, list}.
  */
-export function startRoomList({ room, newest, signedIn, titled, els }) {
+export function startRoomList({ room, newest, signedIn, titled, els, mentions = () => 0 }) {
   const here = isPrivate(room);
   let list = load().filter((r) => r.room !== room);
   if (!here) {
@@ -75,6 +83,8 @@ export function startRoomList({ room, newest, signedIn, titled, els }) {
       badge.title = `${n} unread`;
       li.append(' ', badge);
     }
+    const at = r === room ? 0 : mentions(r);
+    if (at) li.append(' ', mentionBadge(at));
     if (r !== room && title === undefined) {
       const leave = el('button', 'link', '×');
       leave.type = 'button';
@@ -142,6 +152,17 @@ export function startRoomList({ room, newest, signedIn, titled, els }) {
   listen();
   if (signedIn) fetchPrivate();
   return {
+    /** A mention of you in room `r` (not this one), in message `id`: its badge, and
+     * the room listed (unread from that message on); a private room comes with the
+     * server's list. No room: shows the counts again. */
+    mentioned(r, id) {
+      if (!r || list.some((x) => x.room === r) || privates.some((x) => x.room === r)) return render();
+      if (isPrivate(r)) return fetchPrivate();
+      list.splice(here ? 0 : 1, 0, { room: r, seen: Math.max(0, id - 1) });
+      list = list.slice(0, MAX + 1);
+      save(KEY, list);
+      listen();
+    },
     /** The newest id shown in this room. */
     seen(id) {
       if (here) return notePrivate(room, id);

@@ -221,8 +221,10 @@ def test_ui_size_budget(stack):
     assert any("live." in p for p in seen), seen  # imports were followed
     print(f"\nUI assets ({len(seen)} files): {raw} bytes raw, {gz} bytes gzipped")
     # Light formatting and the people list (issue 21 items 4 and 6) took it from 18.9 to
-    # 20.5 KB gzipped (2026-12-05); private rooms' modules load only when signed in.
-    assert raw < 64_000 and gz < 22_000, (raw, gz)
+    # 20.5 KB gzipped; reactions, replies and mentions (conversation.js, reactions.js,
+    # reply.js, mentions.js) about 7 KB more (2026-12-05). Private rooms' modules load only
+    # when signed in.
+    assert raw < 84_000 and gz < 29_000, (raw, gz)
 
 
 # ------------------------------------------------------------------ in the browser

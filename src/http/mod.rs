@@ -119,6 +119,9 @@ pub fn serve(req: Request) {
         }
         Route::Messages(room) => api::messages::serve(req, room, &config, &meter),
         Route::Message(room, id) => api::moderation::serve_message(req, room, id, &config, &meter),
+        Route::Reactions(room, id, emoji) => {
+            api::reactions::serve(req, [room, id], emoji, &config, &meter)
+        }
         Route::Events(room, page) => api::events::serve(req, room, page, &config, &meter),
         Route::MultiEvents(page) => api::multi_events::serve(req, page, &config, &meter),
         Route::Ws(room) => api::ws::serve(req, room, &config, &meter),
@@ -161,6 +164,7 @@ fn room_use<'a>(route: &Route<'a>, method: &Method) -> Option<(&'a str, Use)> {
         Route::Erasure(room) => Some((room, Use::Moderate)),
         Route::Messages(room)
         | Route::Message(room, _)
+        | Route::Reactions(room, _, _)
         | Route::Events(room, _)
         | Route::Ws(room)
         | Route::Presence(room)

@@ -13,6 +13,8 @@ pub enum Route<'a> {
     Messages(&'a str),
     /// `/rooms/{room}/messages/{id}`: deleting or editing one message.
     Message(&'a str, &'a str),
+    /// `/rooms/{room}/messages/{id}/reactions/[{emoji}]`: reacting to one message.
+    Reactions(&'a str, &'a str, Option<&'a str>),
     /// `/rooms/{room}/events/`: the live stream; with `next/{id}/` after it, the page of
     /// a cut backlog that starts after `id` (the links Fanout follows, see `events_page_path`).
     Events(&'a str, Option<&'a str>),
@@ -174,8 +176,17 @@ impl<'a> Route<'a> {
                 Some((room, "presence/")) => Route::Presence(room),
                 Some((room, "erasure")) => Route::Erasure(room),
                 Some((room, tail)) if tail.starts_with("messages/") => {
-                    match &tail["messages/".len()..] {
-                        id if !id.is_empty() && !id.contains('/') => Route::Message(room, id),
+                    match tail["messages/".len()..].split_once('/') {
+                        None if tail.len() > "messages/".len() => {
+                            Route::Message(room, &tail["messages/".len()..])
+                        }
+                        Some((id, rest)) if !id.is_empty() => {
+                            match rest.strip_prefix("reactions/") {
+                                Some("") => Route::Reactions(room, id, None),
+                                Some(e) if !e.contains('/') => Route::Reactions(room, id, Some(e)),
+                                _ => Route::ApiNotFound,
+                            }
+                        }
                         _ => Route::ApiNotFound,
                     }
                 }
@@ -244,6 +255,14 @@ mod tests {
         parses("/rooms//messages/", Route::Messages(""));
         parses("/rooms/lobby/messages/7", Route::Message("lobby", "7"));
         parses("/rooms/lobby/messages/x", Route::Message("lobby", "x"));
+        parses(
+            "/rooms/a/messages/7/reactions/",
+            Route::Reactions("a", "7", None),
+        );
+        parses(
+            "/rooms/a/messages/7/reactions/%F0%9F%91%8D",
+            Route::Reactions("a", "7", Some("%F0%9F%91%8D")),
+        );
         parses("/rooms/a.b/events/", Route::Events("a.b", None));
         parses("/rooms/a/events/next/110/", Route::Events("a", Some("110")));
         for path in [
@@ -256,6 +275,10 @@ mod tests {
         for path in [
             "/rooms/lobby/messages",
             "/rooms/lobby/messages/7/",
+            "/rooms/lobby/messages/7/reactions",
+            "/rooms/lobby/messages//reactions/",
+            "/rooms/lobby/messages/7/reactions/a/b",
+            "/rooms/lobby/messages/7/other/",
             "/rooms/a/b/messages/",
             "/rooms/a/members/x/",
             "/invites/",

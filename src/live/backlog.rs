@@ -2,7 +2,7 @@
 //! resume point, up to a page at a time, or a reset when they cannot be had.
 
 use super::event::{Event, ResetReason};
-use crate::model::{MessageId, RoomId};
+use crate::model::{Message, MessageId, RoomId};
 use crate::store::{Change, Entry, Rooms, StoreError, newest};
 
 /// Most messages one response replays; Fanout fetches the rest from a `Grip-Link`.
@@ -101,14 +101,17 @@ pub fn catch_up(
 }
 
 /// What each stored entry tells a subscriber, by id: `None` for one it is told nothing
-/// about (a deleted message; an edit of a message deleted since). An edit's message is
-/// read from the entries given, or looked up when it is older than they are.
+/// about (a deleted message; an edit of a message deleted since). An edit's message (a
+/// reaction's summary) is read from the entries given, or looked up when it is older
+/// than they are: it is the message as it is now, perhaps changed again since.
 pub fn events_of(
     rooms: &Rooms,
     room: &RoomId,
     entries: Vec<Entry>,
 ) -> Result<Vec<(MessageId, Option<Event>)>, StoreError> {
     let mut events = Vec::with_capacity(entries.len());
+    // Older messages looked up, each once however many events change it.
+    let mut older: Vec<(MessageId, Option<Message>)> = Vec::new();
     for entry in &entries {
         let event = match entry {
             Entry::Message(m) => Some(Event::Message(m.clone())),
@@ -122,7 +125,7 @@ pub fn events_of(
                     id: *id,
                     from: from.clone(),
                 }),
-                Change::Edit { target } => {
+                Change::Edit { target } | Change::React { target } => {
                     let known = entries.iter().find_map(|e| match e {
                         Entry::Message(m) if m.id == *target => Some(m.clone()),
                         _ => None,
@@ -130,11 +133,25 @@ pub fn events_of(
                     let message = match known {
                         Some(message) => Some(message),
                         None if entries.first().is_some_and(|e| e.id() > *target) => {
-                            rooms.message(room, *target)?
+                            match older.iter().find(|(t, _)| t == target) {
+                                Some((_, m)) => m.clone(),
+                                None => {
+                                    let m = rooms.message(room, *target)?;
+                                    older.push((*target, m.clone()));
+                                    m
+                                }
+                            }
                         }
                         None => None,
                     };
-                    message.map(|message| Event::Edit { id: *id, message })
+                    message.map(|message| match change {
+                        Change::React { .. } => Event::Reaction {
+                            id: *id,
+                            target: *target,
+                            reactions: message.reactions,
+                        },
+                        _ => Event::Edit { id: *id, message },
+                    })
                 }
             },
         };

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::model::{Message, MessageId};
+use crate::model::{Message, MessageId, Reaction};
 
 /// Something a subscriber is told, in the room's order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,6 +13,12 @@ pub enum Event {
     Delete { id: MessageId, target: MessageId },
     /// `message` now reads as it does here (event `id`).
     Edit { id: MessageId, message: Message },
+    /// Message `target`'s reactions are now `reactions` (event `id`).
+    Reaction {
+        id: MessageId,
+        target: MessageId,
+        reactions: Vec<Reaction>,
+    },
     /// Every message before event `id` was removed, or only those `from` one person.
     Clear { id: MessageId, from: Option<String> },
     /// The resume point could not be honoured: the subscriber continues live from `newest`.

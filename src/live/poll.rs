@@ -85,6 +85,8 @@ mod tests {
             text: format!("m{id}"),
             edited: None,
             mentions: Vec::new(),
+            reply_to: None,
+            reactions: Vec::new(),
         }
     }
 

@@ -7,6 +7,7 @@
 //! event: message          id: <n>  data: <message JSON> one per message
 //! event: delete           id: <n>  data: {"id": <deleted message id>}
 //! event: edit             id: <n>  data: <the edited message's JSON, with "edited">
+//! event: reaction         id: <n>  data: {"id": <message id>, "reactions": [...]}
 //! event: clear            id: <n>  data: {"before": <n>, "from": <name or null>}
 //! event: stream-reset     id: <n>  data: {"reason":…}   the resume point is unusable; live from n
 //! event: stream-error     id: error data: {"condition":"bad-request","text":…}
@@ -17,6 +18,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::event::{Event, ResetReason};
+use crate::model::reaction::ReactionsOf;
 use crate::model::{Message, MessageId};
 
 /// The keep-alive frame, in the `cstring` escaping `Grip-Keep-Alive` expects.
@@ -28,6 +30,19 @@ pub fn frame(event: &Event) -> String {
         Event::Message(message) => message_event(message),
         Event::Delete { id, target } => framed("delete", *id, &json!({ "id": target })),
         Event::Edit { id, message } => framed("edit", *id, message),
+        Event::Reaction {
+            id,
+            target,
+            reactions,
+        } => framed(
+            "reaction",
+            *id,
+            &ReactionsOf {
+                id: *target,
+                reactions,
+                last_event_id: None,
+            },
+        ),
         Event::Clear { id, from } => framed("clear", *id, &json!({ "before": id, "from": from })),
         Event::Reset { reason, newest } => stream_reset(*reason, *newest),
     }
@@ -94,6 +109,8 @@ mod tests {
             text: "two\nlines <b>".into(),
             edited: None,
             mentions: Vec::new(),
+            reply_to: None,
+            reactions: Vec::new(),
         };
         assert_eq!(
             message_event(&m),

@@ -1,9 +1,9 @@
 //! Messages: what a POST may carry, and what is stored and sent.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::{Invalid, Nickname};
+use super::{Invalid, Nickname, Reaction, ReplyTo};
 
 /// Longest nickname (characters), as in the Django demo's `ChatMessage.user`.
 pub const FROM_MAX: usize = 64;
@@ -19,17 +19,22 @@ pub const ID_MAX: MessageId = 9_999_999_999;
 
 /// A message as stored and as sent on the wire. Field order is the JSON key order of
 /// fastly/fanout-chat-demo: `id`, `from`, `date`, `text`; `edited` (when its author last
-/// changed the text) only appears once it has been; `mentions` (the people its text
+/// changed the text) only appears once it has been, `reply_to` only on a reply,
+/// `reactions` only once someone has reacted, and `mentions` (the people its text
 /// names with `@`, `model::mention`) only when it names someone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Message {
     pub id: MessageId,
     pub from: String,
     pub date: String,
     pub text: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub edited: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<ReplyTo>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mentions: Vec<String>,
 }
 
@@ -40,6 +45,8 @@ pub struct Draft {
     pub text: String,
     /// The names its text mentions, once looked up (`http::api::mentions`).
     pub mentions: Vec<String>,
+    /// The message it answers, quoted (the caller checks it exists: `store`).
+    pub reply_to: Option<ReplyTo>,
 }
 
 impl Draft {
@@ -52,6 +59,7 @@ impl Draft {
             from,
             text,
             mentions: Vec::new(),
+            reply_to: None,
         })
     }
 
@@ -63,6 +71,8 @@ impl Draft {
             text: self.text,
             edited: None,
             mentions: self.mentions,
+            reply_to: self.reply_to,
+            reactions: Vec::new(),
         }
     }
 }
@@ -176,6 +186,7 @@ mod tests {
                 from: "ann".into(),
                 text: "hi\nthere".into(),
                 mentions: Vec::new(),
+                reply_to: None,
             }
         );
         assert!(Draft::parse(Some(&"f".repeat(64)), Some(&"é".repeat(1000))).is_ok());

@@ -6,6 +6,7 @@
 //! it. What that becomes on the wire (a 400, a `stream-error` event, a form re-shown with
 //! the reason) is for the layer that answers to decide.
 
+mod emoji;
 pub mod filter;
 pub mod membership;
 pub mod mention;
@@ -13,6 +14,7 @@ mod message;
 pub mod name;
 #[cfg(test)]
 mod props;
+pub mod reaction;
 mod room;
 mod user;
 
@@ -20,6 +22,7 @@ pub use message::{
     Draft, FROM_MAX, ID_MAX, Message, MessageId, TEXT_MAX, format_date, parse_date, parse_id,
     parse_text,
 };
+pub use reaction::{Reaction, ReplyTo};
 #[cfg(test)]
 pub use room::room;
 pub use room::{ROOM_MAX, RoomId};

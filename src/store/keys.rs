@@ -13,6 +13,12 @@ pub fn message_key(room: &RoomId, id: MessageId) -> String {
     format!("m:{room}:{:010}", ID_CEILING - id)
 }
 
+/// Everyone who reacted to message `id` (`model::reaction::Reactors`). Not under the
+/// room's prefix, so listing the room's windows never returns it.
+pub fn reactors_key(room: &RoomId, id: MessageId) -> String {
+    format!("r:{room}:{:010}", ID_CEILING - id)
+}
+
 /// Where the erasure of a room's pending clears has got to (`moderation::erasure`).
 /// Not under the room's prefix, so listing the room's windows never returns it.
 pub fn erasure_key(room: &RoomId) -> String {

@@ -41,7 +41,8 @@
 //! retry pauses), `local` (local-only KV latency, list-order, POP and fault switches),
 //! `accounts` (people, passkeys, API keys and ceremonies, with their own key layout),
 //! `sessions` (which of an account's sessions still stand), `memberships` (private
-//! rooms' members), `presence` (each POP's
+//! rooms' members), `replies` (quotes read as their originals are now), `reactions` (who reacted to a message, beside its windows:
+//! `r:<room>:<inverted id>`), `presence` (each POP's
 //! roster summary), `kv` (metered JSON records). Failures are
 //! [`StoreError`]s; the HTTP layer decides what a client sees.
 
@@ -55,6 +56,8 @@ mod memberships;
 mod moderation;
 pub mod presence;
 mod queue;
+mod reactions;
+mod replies;
 mod rooms;
 mod sessions;
 mod turn;
@@ -69,6 +72,7 @@ pub use cached_head::HEAD_TTL;
 pub use local::{ListOrder, fail_kv, simulate, simulate_pop};
 pub use memberships::Memberships;
 pub use moderation::{Applied, CHANGE_OPS, Refusal};
+pub use reactions::Reacted;
 pub use rooms::{APPEND_OPS, Appended, Rooms, newest};
 pub use window::{Change, Entry};
 

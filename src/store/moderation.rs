@@ -26,7 +26,7 @@ use super::turn::{AppendTurn, after_lost_race};
 use super::window::{Change, Entry, PendingClear, WINDOW, Window};
 use super::{StoreError, decode};
 use crate::budget::KV_MAX;
-use crate::model::{Message, MessageId, RoomId, format_date};
+use crate::model::{Message, MessageId, ReplyTo, RoomId, format_date};
 
 /// KV operations a deletion's or an edit's window rewrites may spend, retries included:
 /// its other operations (two lists, three lookups, the append) take at most 10 more, so
@@ -71,7 +71,18 @@ impl Rooms<'_> {
         allowed: impl FnOnce(&Message) -> Result<(), R>,
     ) -> Result<Result<Applied, Refusal<R>>, StoreError> {
         self.change_one(room, id, allowed, |message| {
-            let erase = move |e: &Entry| (e.id() == id).then(|| Entry::gone(id));
+            // The message goes; replies to it in the same windows lose their quote.
+            let erase = move |e: &Entry| match e {
+                _ if e.id() == id => Some(Entry::gone(id)),
+                Entry::Message(m) if m.reply_to.as_ref().is_some_and(|r| r.id == id) => {
+                    let reply_to = Some(ReplyTo::deleted(id));
+                    Some(Entry::Message(Message {
+                        reply_to,
+                        ..m.clone()
+                    }))
+                }
+                _ => None,
+            };
             (Change::Delete { target: id }, message, Box::new(erase))
         })
     }
@@ -139,7 +150,7 @@ impl Rooms<'_> {
     }
 
     /// Message `id` as it is now, checked by `allowed`.
-    fn current<R>(
+    pub(super) fn current<R>(
         &self,
         room: &RoomId,
         id: MessageId,
@@ -173,9 +184,22 @@ impl Rooms<'_> {
             Err(refusal) => return Ok(Err(refusal)),
         };
         let (change, message, rewrite) = make(message);
-        let rewrite: Rewrite = &*rewrite;
+        self.apply_change(room, &turn, change, message, &*rewrite)
+            .map(Ok)
+    }
+
+    /// Appends `change` (to `message`, which ends up as given) at the room's `turn`,
+    /// then rewrites the windows after the message that copied it with `rewrite`.
+    pub(super) fn apply_change(
+        &self,
+        room: &RoomId,
+        turn: &AppendTurn,
+        change: Change,
+        message: Message,
+        rewrite: Rewrite,
+    ) -> Result<Applied, StoreError> {
         let target = message.id;
-        let event_id = self.append_event(room, &turn, &change, rewrite)?;
+        let event_id = self.append_event(room, turn, &change, rewrite)?;
         // Windows target ..= target + 49 hold it; the event's own was written above.
         let last = (target + WINDOW - 1).min(event_id - 1);
         let windows: Vec<MessageId> = (target..=last).collect();
@@ -186,11 +210,11 @@ impl Rooms<'_> {
             log::error!("room {room}: windows {left:?} kept changing under a rewrite");
             return Err(StoreError::Contended);
         }
-        Ok(Ok(Applied {
+        Ok(Applied {
             event_id,
             change,
             changed: vec![message],
-        }))
+        })
     }
 
     /// Appends `change` as the room's next event; returns its id.

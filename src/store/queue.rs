@@ -23,7 +23,7 @@ use super::StoreError;
 use super::local::pop_key;
 use super::window::{Entry, Window};
 use crate::cache;
-use crate::model::{Draft, Message, MessageId, RoomId};
+use crate::model::{Draft, Message, MessageId, ReplyTo, RoomId};
 
 /// Most drafts one batch carries: its KV writes (one per entry, plus one) stay well
 /// inside an append's budget (`rooms::APPEND_OPS`), and its first window (49 older
@@ -45,6 +45,7 @@ pub struct Queued {
     pub from: String,
     pub text: String,
     pub mentions: Vec<String>,
+    pub reply_to: Option<ReplyTo>,
 }
 
 impl Queued {
@@ -54,6 +55,7 @@ impl Queued {
             from: draft.from.clone(),
             text: draft.text.clone(),
             mentions: draft.mentions.clone(),
+            reply_to: draft.reply_to.clone(),
         }
     }
 
@@ -62,6 +64,7 @@ impl Queued {
             from: self.from.clone(),
             text: self.text.clone(),
             mentions: self.mentions.clone(),
+            reply_to: self.reply_to.clone(),
         }
     }
 }
@@ -96,6 +99,8 @@ impl Outcome {
                 text: queued.text.clone(),
                 edited: None,
                 mentions: queued.mentions.clone(),
+                reply_to: queued.reply_to.clone(),
+                reactions: Vec::new(),
             }),
             Outcome::Failed(e) => Err(e),
         }
@@ -141,6 +146,8 @@ fn encode_queue(queue: &[Queued]) -> Vec<u8> {
                 text: q.text.clone(),
                 edited: None,
                 mentions: q.mentions.clone(),
+                reply_to: q.reply_to.clone(),
+                reactions: Vec::new(),
             })
         })
         .collect();
@@ -165,6 +172,7 @@ fn decode_queue(bytes: &[u8]) -> Vec<Queued> {
                 from: m.from,
                 text: m.text,
                 mentions: m.mentions,
+                reply_to: m.reply_to,
             }),
             _ => None,
         })

@@ -278,6 +278,6 @@ fn outlives_copy(head: &Head, ttl: Duration) -> bool {
 }
 
 mod batch;
-mod reads;
+pub(super) mod reads;
 #[cfg(test)]
 mod tests;

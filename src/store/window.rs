@@ -15,7 +15,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Message, MessageId};
+use crate::model::reaction::{decode_reactions, encode_reactions};
+use crate::model::{Message, MessageId, ReplyTo};
 
 /// Entries per stored window, and so per lookup.
 pub const WINDOW: u64 = 50;
@@ -47,6 +48,9 @@ pub enum Change {
     Delete { target: MessageId },
     /// Message `target`'s text was changed (its entry has the new text).
     Edit { target: MessageId },
+    /// Someone reacted to message `target`, or took a reaction back (its entry has the
+    /// new summary).
+    React { target: MessageId },
     /// Every message before this event was removed, or only those `from` one person.
     Clear { from: Option<String> },
 }
@@ -70,6 +74,14 @@ struct RawEntry {
     edited: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     mentions: Vec<String>,
+    /// A reply's original, and what it quotes (`ReplyTo::stored_quote`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reply_to: Option<MessageId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    quote: Option<String>,
+    /// `model::reaction::encode_reactions`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reactions: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     gone: bool,
 }
@@ -87,6 +99,9 @@ impl TryFrom<RawEntry> for Entry {
             text,
             edited,
             mentions,
+            reply_to,
+            quote,
+            reactions,
             gone,
         } = raw;
         let change = match (event.as_deref(), target) {
@@ -102,10 +117,13 @@ impl TryFrom<RawEntry> for Entry {
                     text,
                     edited,
                     mentions,
+                    reply_to: reply_to.map(|id| ReplyTo::from_stored(id, quote.as_deref())),
+                    reactions: decode_reactions(reactions.as_deref()),
                 }));
             }
             (Some("delete"), Some(target)) => Change::Delete { target },
             (Some("edit"), Some(target)) => Change::Edit { target },
+            (Some("reaction"), Some(target)) => Change::React { target },
             (Some("clear"), None) => Change::Clear { from },
             _ => return Err("unknown event, or an event without its target"),
         };
@@ -124,23 +142,27 @@ impl From<Entry> for RawEntry {
             text: None,
             edited: None,
             mentions: Vec::new(),
+            reply_to: None,
+            quote: None,
+            reactions: None,
             gone: false,
         };
         match entry {
             Entry::Message(m) => {
-                (raw.from, raw.date, raw.text, raw.edited, raw.mentions) = (
-                    Some(m.from),
-                    Some(m.date),
-                    Some(m.text),
-                    m.edited,
-                    m.mentions,
-                );
+                (raw.from, raw.date, raw.text, raw.edited) =
+                    (Some(m.from), Some(m.date), Some(m.text), m.edited);
+                if let Some(reply) = m.reply_to {
+                    (raw.reply_to, raw.quote) = (Some(reply.id), reply.stored_quote());
+                }
+                raw.reactions = encode_reactions(&m.reactions);
+                raw.mentions = m.mentions;
             }
             Entry::Gone { .. } => raw.gone = true,
             Entry::Event { change, .. } => {
                 let (event, target, from) = match change {
                     Change::Delete { target } => ("delete", Some(target), None),
                     Change::Edit { target } => ("edit", Some(target), None),
+                    Change::React { target } => ("reaction", Some(target), None),
                     Change::Clear { from } => ("clear", None, from),
                 };
                 (raw.event, raw.target, raw.from) = (Some(event.to_owned()), target, from);

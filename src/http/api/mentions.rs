@@ -151,6 +151,7 @@ pub fn notify(
             from: message.from.clone(),
             text: data.clone(),
             mentions: Vec::new(),
+            reply_to: None,
         };
         match rooms.append(&log, draft) {
             // Notifications of others a batch of this log carried publish here too.

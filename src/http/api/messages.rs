@@ -1,5 +1,6 @@
 //! `GET` and `POST /rooms/{room}/messages/`: form posts and
-//! `{"messages": [...], "last-event-id": …}` as in fastly/fanout-chat-demo.
+//! `{"messages": [...], "last-event-id": …}` as in fastly/fanout-chat-demo. A post may
+//! answer another message (`reply_to`: its id); it then quotes it (`model::ReplyTo`).
 
 use fastly::http::{Method, header};
 use fastly::{Request, Response};
@@ -15,7 +16,7 @@ use crate::http::send;
 use crate::http::throttle::{identity, throttle};
 use crate::live::event::Event;
 use crate::model::filter::mask;
-use crate::model::{Draft, Message, MessageId, Nickname, RoomId};
+use crate::model::{Draft, ID_MAX, Message, MessageId, Nickname, ReplyTo, RoomId, parse_id};
 use crate::store::{APPEND_OPS, Appended, Rooms};
 use crate::timing::KvMeter;
 
@@ -83,7 +84,11 @@ fn history(
 /// Stores the message, answers the client, then publishes it (`api::publish_new`).
 fn post(mut req: Request, room: &RoomId, caller: &Caller, config: &Config, meter: &KvMeter) {
     let draft = throttle(config, "post_rate", "post", &identity(caller, &req))
-        .and_then(|()| parse_post(&mut req, caller));
+        .and_then(|()| parse_post(&mut req, caller))
+        .and_then(|(mut draft, reply_to)| {
+            draft.reply_to = quote(room, reply_to.as_deref(), config, meter)?;
+            Ok(draft)
+        });
     match draft {
         Ok(draft) => store_and_publish(room, draft, caller.user_id(), config, meter, |stored| {
             send(stored.and_then(json_response), meter);
@@ -129,15 +134,44 @@ pub fn store_and_publish(
     }
 }
 
-/// A POST's message: `text` from the form or JSON body, and who it is from.
-fn parse_post(req: &mut Request, caller: &Caller) -> Result<Draft, ApiError> {
+/// What a reply (`reply_to`: a message id) quotes of the message it answers; a
+/// `reply_to` that is not a message of this room is refused.
+fn quote(
+    room: &RoomId,
+    reply_to: Option<&str>,
+    config: &Config,
+    meter: &KvMeter,
+) -> Result<Option<ReplyTo>, ApiError> {
+    // An empty field (a form's unused one) is no reply.
+    let Some(raw) = reply_to.map(str::trim).filter(|r| !r.is_empty()) else {
+        return Ok(None);
+    };
+    let refused = || {
+        ApiError::invalid_field(
+            "reply_to",
+            "The field 'reply_to' must be the id of a message in this room.",
+        )
+    };
+    let id = parse_id(raw)
+        .filter(|id| (1..=ID_MAX).contains(id))
+        .ok_or_else(refused)?;
+    let rooms = Rooms::open(meter, config.retention())?;
+    rooms.quote(room, id)?.map(Some).ok_or_else(refused)
+}
+
+/// A POST's message: `text` from the form or JSON body, and who it is from; and the
+/// `reply_to` it names, if any.
+fn parse_post(req: &mut Request, caller: &Caller) -> Result<(Draft, Option<String>), ApiError> {
     let content_type = req.header_text(header::CONTENT_TYPE).map(str::to_owned);
     // The type is refused before a byte of the body is read.
     media_type(content_type.as_deref())?;
     let body = read_body(req)?;
     let fields = PostFields::from_body(content_type.as_deref(), &body)?;
     let from = author(caller, fields.from.as_deref())?;
-    Ok(Draft::parse(Some(&from), fields.text.as_deref())?)
+    Ok((
+        Draft::parse(Some(&from), fields.text.as_deref())?,
+        fields.reply_to,
+    ))
 }
 
 /// Who a message (or a presence) is from: the `from` given in open mode (checked as a
@@ -174,21 +208,27 @@ fn media_type(content_type: Option<&str>) -> Result<MediaType, ApiError> {
     }
 }
 
-/// The `from` and `text` fields of a form or JSON object body.
+/// The `from`, `text` and `reply_to` fields of a form or JSON object body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostFields {
     pub from: Option<String>,
     pub text: Option<String>,
+    pub reply_to: Option<String>,
 }
 
 impl PostFields {
     pub fn from_body(content_type: Option<&str>, body: &[u8]) -> Result<Self, ApiError> {
-        let [from, text] = body_fields(content_type, body, ["from", "text"])?;
-        Ok(Self { from, text })
+        let [from, text, reply_to] = body_fields(content_type, body, ["from", "text", "reply_to"])?;
+        Ok(Self {
+            from,
+            text,
+            reply_to,
+        })
     }
 }
 
-/// The named string fields of a form or JSON object body (`None` where absent).
+/// The named string fields of a form or JSON object body (`None` where absent). A JSON
+/// `reply_to` may be a number too: it is a message id.
 pub fn body_fields<const N: usize>(
     content_type: Option<&str>,
     body: &[u8],
@@ -215,6 +255,7 @@ pub fn body_fields<const N: usize>(
                 *slot = match object.get(name) {
                     None | Some(serde_json::Value::Null) => None,
                     Some(serde_json::Value::String(s)) => Some(s.clone()),
+                    Some(serde_json::Value::Number(n)) if name == "reply_to" => Some(n.to_string()),
                     Some(_) => {
                         return Err(ApiError::invalid_field(
                             name,

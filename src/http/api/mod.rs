@@ -11,6 +11,7 @@
 //! * `ceremony`: what `auth` and `account` share of a passkey ceremony (neither imports
 //!   the other).
 //! * `moderation`: deleting and editing messages, clearing rooms.
+//! * `reactions`: adding and taking back reactions to a message.
 //! * `holder`: who a held stream is for, checked when it opens and on each link.
 //! * `mentions`: the names a message mentions, and notifying them; `me_events`: the
 //!   signed-in person's own stream of those notifications, `GET /me/events/`.
@@ -30,6 +31,7 @@ pub mod moderation;
 pub mod multi_events;
 pub mod presence;
 pub mod private;
+pub mod reactions;
 pub mod ws;
 
 use fastly::Response;

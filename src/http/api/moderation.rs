@@ -103,7 +103,7 @@ pub fn serve_message(req: Request, raw_room: &str, raw_id: &str, config: &Config
 
 /// The room and message a path names. An id that is not a message id (a word, a
 /// negative or oversized number) names no message: 404.
-fn target(raw_room: &str, raw_id: &str) -> Result<(RoomId, MessageId), ApiError> {
+pub(super) fn target(raw_room: &str, raw_id: &str) -> Result<(RoomId, MessageId), ApiError> {
     let room = RoomId::parse(raw_room)?;
     let id = parse_id(raw_id)
         .filter(|id| (1..=ID_MAX).contains(id))
@@ -122,12 +122,15 @@ fn read(
     require_caller(req, config, meter)?;
     let rooms = Rooms::open(meter, config.retention())?;
     match rooms.message(&room, id)? {
-        Some(message) => json_response(&message),
+        Some(mut message) => {
+            rooms.resolve_replies(&room, std::slice::from_mut(&mut message), &[])?;
+            json_response(&message)
+        }
         None => Err(not_found(Refusal::NotFound)),
     }
 }
 
-fn not_found(refusal: Refusal<ApiError>) -> ApiError {
+pub(super) fn not_found(refusal: Refusal<ApiError>) -> ApiError {
     match refusal {
         Refusal::NotFound => ApiError::not_found()
             .with_message("There is no such message: it was never posted, or is deleted."),
@@ -287,8 +290,9 @@ fn clear_scope(query: Option<&str>) -> Result<Option<String>, ApiError> {
     }
 }
 
-/// Answers the moderator, then publishes the change to the room's subscribers.
-fn announce(
+/// Answers the moderator (or the one who reacted), then publishes the change to the
+/// room's subscribers.
+pub(super) fn announce(
     config: &Config,
     rooms: &Rooms,
     room: &RoomId,
@@ -305,6 +309,11 @@ fn announce(
         Change::Edit { .. } => Event::Edit {
             id,
             message: applied.changed[0].clone(),
+        },
+        Change::React { target } => Event::Reaction {
+            id,
+            target: *target,
+            reactions: applied.changed[0].reactions.clone(),
         },
         Change::Clear { from } => Event::Clear {
             id,

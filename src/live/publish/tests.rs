@@ -11,6 +11,8 @@ fn a_message_is_one_sequenced_item() {
         text: "100% <live>".into(),
         edited: None,
         mentions: Vec::new(),
+        reply_to: None,
+        reactions: Vec::new(),
     };
     let item = Item::entry(&room, 3, Some(&Event::Message(m)));
     let as_json = |body: String| serde_json::from_str::<serde_json::Value>(&body).unwrap();

@@ -57,7 +57,8 @@ impl Rooms<'_> {
     }
 
     /// Up to `limit` newest messages with ids below `before` (if given), oldest first,
-    /// and the room's newest id, as this POP's head has them. Deleted messages and
+    /// and the room's newest id, as this POP's head has them; replies quote their
+    /// originals as they are now (`replies`). Deleted messages and
     /// moderation events take ids too, so a page can hold fewer than `limit` messages.
     pub fn latest(
         &self,
@@ -69,14 +70,15 @@ impl Rooms<'_> {
         let newest = newest(&head);
         let hi = before.map_or(newest, |b| newest.min(b.saturating_sub(1)));
         let lo = hi.saturating_sub(limit.saturating_sub(1)).max(1);
-        let messages = self
-            .entries_from(room, lo, hi, &head)?
-            .into_iter()
+        let entries = self.entries_from(room, lo, hi, &head)?;
+        let mut messages: Vec<Message> = entries
+            .iter()
             .filter_map(|entry| match entry {
-                Entry::Message(m) => Some(m),
+                Entry::Message(m) => Some(m.clone()),
                 _ => None,
             })
             .collect();
+        self.resolve_replies(room, &mut messages, &entries)?;
         Ok((newest, messages))
     }
 
@@ -136,13 +138,7 @@ impl Rooms<'_> {
     /// lookup when this request has read the room's head already, else a list and two.
     /// Always KV, never this POP's copy: moderation acts on what it finds.
     pub fn message(&self, room: &RoomId, id: MessageId) -> Result<Option<Message>, StoreError> {
-        let known = self
-            .clears_seen
-            .borrow()
-            .iter()
-            .find(|(r, _)| r == room)
-            .map(|(_, clears)| clears.clone());
-        if let Some(clears) = known {
+        if let Some(clears) = self.known_clears(room) {
             return Ok(find_message(self.lookup(room, id)?, id, &clears));
         }
         let newest = self.newest_id(room)?;
@@ -171,6 +167,13 @@ impl Rooms<'_> {
         ))
     }
 
+    /// The room's pending clears as this request read them, if it has read its head.
+    pub(in crate::store) fn known_clears(&self, room: &RoomId) -> Option<Vec<PendingClear>> {
+        let seen = self.clears_seen.borrow();
+        let (_, clears) = seen.iter().find(|(r, _)| r == room)?;
+        Some(clears.clone())
+    }
+
     /// Every pending clear the windows read carry (the head's are the newest), which this
     /// request then remembers for the room.
     fn note_clears(&self, room: &RoomId, windows: &[Option<Window>]) -> Vec<PendingClear> {
@@ -188,7 +191,11 @@ impl Rooms<'_> {
 }
 
 /// Message `id` as its own window holds it, unless deleted or covered by one of `clears`.
-fn find_message(window: Option<Window>, id: MessageId, clears: &[PendingClear]) -> Option<Message> {
+pub(in crate::store) fn find_message(
+    window: Option<Window>,
+    id: MessageId,
+    clears: &[PendingClear],
+) -> Option<Message> {
     window
         .into_iter()
         .flat_map(|w| w.messages)

@@ -10,6 +10,8 @@ fn msg(id: MessageId) -> Entry {
         text: format!("m{id}"),
         edited: None,
         mentions: Vec::new(),
+        reply_to: None,
+        reactions: Vec::new(),
     })
 }
 

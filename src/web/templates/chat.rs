@@ -211,6 +211,8 @@ mod tests {
             text: text.into(),
             edited: None,
             mentions: Vec::new(),
+            reply_to: None,
+            reactions: Vec::new(),
         }
     }
 
