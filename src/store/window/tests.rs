@@ -183,7 +183,8 @@ fn replies_reactions_and_their_events_round_trip() {
         clears: Vec::new(),
     };
     let stored = serde_json::to_string(&w).unwrap();
-    assert!(stored.contains(r#""reply_to":3,"quote":"#), "{stored}");
+    let quote = r#""reply_to":"3\u001fann\u001ftwo\nlines\u001f\u001e""#;
+    assert!(stored.contains(quote), "{stored}");
     assert!(
         stored.contains(r#"{"id":10,"event":"reaction","target":9}"#),
         "{stored}"
