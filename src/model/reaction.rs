@@ -70,17 +70,22 @@ impl ReplyTo {
         }
     }
 
-    /// As stored: `from`, then the text, in one line (`None` for a deleted quote).
-    pub fn stored_quote(&self) -> Option<String> {
-        (!self.deleted).then(|| encode_groups([[self.from.as_str(), self.text.as_str()]]))
+    /// As a message's entry stores it, in one line: the id, then `from` and the text
+    /// (neither, once deleted).
+    pub fn stored(&self) -> String {
+        let id = self.id.to_string();
+        let quote = [id.as_str(), self.from.as_str(), self.text.as_str()];
+        let fields = if self.deleted { 1 } else { 3 };
+        encode_groups([quote[..fields].iter().copied()])
     }
 
-    /// A quote as `stored_quote` wrote it.
-    pub fn from_stored(id: MessageId, quote: Option<&str>) -> Self {
-        let groups = quote.map(decode_groups).unwrap_or_default();
-        match groups.first().map(Vec::as_slice) {
-            Some(&[from, text]) => Self::quote(id, from, text),
-            _ => Self::deleted(id),
+    /// A reply as `stored` wrote it; `None` if it is not one.
+    pub fn from_stored(line: &str) -> Option<Self> {
+        let groups = decode_groups(line);
+        match *groups.first()?.as_slice() {
+            [id, from, text] => Some(Self::quote(id.parse().ok()?, from, text)),
+            [id] => Some(Self::deleted(id.parse().ok()?)),
+            _ => None,
         }
     }
 
@@ -280,13 +285,11 @@ mod tests {
             serde_json::to_string(&ReplyTo::deleted(3)).unwrap(),
             r#"{"id":3,"deleted":true}"#
         );
-        let back = ReplyTo::from_stored(3, q.stored_quote().as_deref());
-        assert_eq!(back, q);
+        assert_eq!(ReplyTo::from_stored(&q.stored()), Some(q));
         let multiline = ReplyTo::quote(4, "bob", "two\nlines");
-        assert_eq!(
-            ReplyTo::from_stored(4, multiline.stored_quote().as_deref()),
-            multiline
-        );
-        assert_eq!(ReplyTo::from_stored(3, None), ReplyTo::deleted(3));
+        assert_eq!(ReplyTo::from_stored(&multiline.stored()), Some(multiline));
+        let deleted = ReplyTo::deleted(3);
+        assert_eq!(ReplyTo::from_stored(&deleted.stored()), Some(deleted));
+        assert_eq!(ReplyTo::from_stored("x"), None);
     }
 }

@@ -150,7 +150,7 @@ impl Rooms<'_> {
     }
 
     /// Message `id` as it is now, checked by `allowed`.
-    pub(super) fn current<R>(
+    fn current<R>(
         &self,
         room: &RoomId,
         id: MessageId,

@@ -74,11 +74,9 @@ struct RawEntry {
     edited: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     mentions: Vec<String>,
-    /// A reply's original, and what it quotes (`ReplyTo::stored_quote`).
+    /// A reply's original and what it quotes, in one line (`ReplyTo::stored`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    reply_to: Option<MessageId>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    quote: Option<String>,
+    reply_to: Option<String>,
     /// `model::reaction::encode_reactions`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     reactions: Option<String>,
@@ -100,7 +98,6 @@ impl TryFrom<RawEntry> for Entry {
             edited,
             mentions,
             reply_to,
-            quote,
             reactions,
             gone,
         } = raw;
@@ -117,7 +114,7 @@ impl TryFrom<RawEntry> for Entry {
                     text,
                     edited,
                     mentions,
-                    reply_to: reply_to.map(|id| ReplyTo::from_stored(id, quote.as_deref())),
+                    reply_to: reply_to.as_deref().and_then(ReplyTo::from_stored),
                     reactions: decode_reactions(reactions.as_deref()),
                 }));
             }
@@ -143,7 +140,6 @@ impl From<Entry> for RawEntry {
             edited: None,
             mentions: Vec::new(),
             reply_to: None,
-            quote: None,
             reactions: None,
             gone: false,
         };
@@ -151,9 +147,7 @@ impl From<Entry> for RawEntry {
             Entry::Message(m) => {
                 (raw.from, raw.date, raw.text, raw.edited) =
                     (Some(m.from), Some(m.date), Some(m.text), m.edited);
-                if let Some(reply) = m.reply_to {
-                    (raw.reply_to, raw.quote) = (Some(reply.id), reply.stored_quote());
-                }
+                raw.reply_to = m.reply_to.as_ref().map(ReplyTo::stored);
                 raw.reactions = encode_reactions(&m.reactions);
                 raw.mentions = m.mentions;
             }

@@ -56,6 +56,9 @@ RECOVERY_GAP = 10  # a recovery page's Grip-Last is this far behind the head
 PRESENCE_PEOPLE = 10  # names taking turns at heartbeats (their joins go untimed)
 WARM = 5  # untimed requests of a kind before it is measured
 GRIP_TOKEN_SECS = 3600
+# A reaction to a message this many posts back: each round is a post and a reaction (two ids),
+# so its target is 2 × 24 = 48 entries back, in 49 windows: close to the most a reaction rewrites.
+REACT_BACK = 24
 
 SERVER_TIMING_TRIPS = re.compile(r'kv-trips;desc="(\d+) round trips?"')
 
@@ -65,6 +68,8 @@ KINDS = {
     "get_warm": "history GET (warm): 50 newest, the same room",
     "get_cold": f"history GET (cold): a room each, idle > {COLD_PAUSE:g} s",
     "post": "POST a message, sequential, one room",
+    "react_newest": "reaction to the message just posted",
+    "react_back": f"reaction to a message {2 * REACT_BACK} entries back",
     "presence": f"presence heartbeat, {PRESENCE_PEOPLE} people in the room",
     "open_pushpin": "stream open via Pushpin (to its first event)",
     "open_callback": "stream open: Fanout's call-back (signed)",
@@ -222,6 +227,8 @@ def open_mode(s, hport, row, n, cold_n):
     posts = row.kinds["post"]
     row.accepted = row.seed_accepted + posts.status[200] + posts.warm_status[200]
     measured(row, "presence", sequential, port, presence_raws(port, r, n), warm=PRESENCE_PEOPLE)
+    for key, back in (("react_newest", 0), ("react_back", REACT_BACK)):
+        measured(row, key, reactions, port, room(f"trips-{key}"), n, back)
     events = f"/rooms/{r}/events/"
     measured(row, "open_pushpin", held_opens, s.pushpin_port, sse_request(s.pushpin_port, events, True),
              "event: stream-open", n)
@@ -250,6 +257,31 @@ def warm_history(port, hport, path, n, row, *, kind):
         floor.add(dt, st, hd)
     for dt, (st, hd, _) in zip(lat["b"], resps["b"]):
         kind.add(dt, st, hd)
+
+
+def reactions(port, r, n, back, *, kind):
+    """Rounds of an untimed post and a timed 👍 on the message posted `back` rounds before (its
+    first `back` + WARM rounds untimed): each reaction is new, so each appends an event and
+    rewrites the windows holding its message (src/store/reactions.rs)."""
+    c, ids = Client(port), []
+    try:
+        for i in range(back + n + WARM):
+            _, st, _, bd = c.send(post_raw(port, r, i))
+            if st != 200:
+                raise RuntimeError(f"a post before a reaction answered {st}: {bd[:200]!r}")
+            ids.append(json.loads(bd)["id"])
+            if i < back:
+                continue
+            body = json.dumps({"emoji": "👍", "from": "bench"}).encode()
+            raw = build_request("POST", f"/rooms/{r}/messages/{ids[-1 - back]}/reactions/", port, body,
+                                {"Content-Type": "application/json"})
+            dt, st, hd, _ = c.send(raw)
+            if i >= back + WARM:
+                kind.add(dt, st, hd)
+            else:
+                kind.warm_status[st] += 1
+    finally:
+        c.close()
 
 
 def presence_raws(port, r, n):

@@ -160,3 +160,39 @@ fn covering_windows() {
         );
     }
 }
+
+#[test]
+fn replies_reactions_and_their_events_round_trip() {
+    use crate::model::Reaction;
+    let mut m = match msg(9) {
+        Entry::Message(m) => m,
+        _ => unreachable!(),
+    };
+    m.reply_to = Some(ReplyTo::quote(3, "ann", "two\nlines"));
+    m.reactions = vec![Reaction {
+        emoji: "👍".into(),
+        count: 21,
+        names: vec!["bob".into(), "cat".into()],
+    }];
+    let entries = vec![
+        Entry::Message(m),
+        Entry::Event {
+            id: 10,
+            change: Change::React { target: 9 },
+        },
+    ];
+    let w = Window {
+        writer: "w".into(),
+        messages: entries.clone(),
+        clears: Vec::new(),
+    };
+    let stored = serde_json::to_string(&w).unwrap();
+    let quote = r#""reply_to":"3\u001fann\u001ftwo\nlines\u001f\u001e""#;
+    assert!(stored.contains(quote), "{stored}");
+    assert!(
+        stored.contains(r#"{"id":10,"event":"reaction","target":9}"#),
+        "{stored}"
+    );
+    let back: Window = serde_json::from_str(&stored).unwrap();
+    assert_eq!(back.messages, entries);
+}
