@@ -45,7 +45,7 @@ mod tests {
             .map(|&id| message_key(&r, id))
             .collect();
         let mut sorted = keys.clone();
-        sorted.sort();
+        sorted.sort_unstable();
         sorted.reverse();
         assert_eq!(keys, sorted, "a larger id must sort first");
         assert_eq!(message_key(&r, 1), "m:lobby:9999999998");

@@ -140,7 +140,7 @@ impl Rooms<'_> {
         // An append retried after a lost race saw more of the head: every message any
         // attempt erased is before the clear, and removed by it.
         let mut changed = removed.into_inner();
-        changed.sort_by_key(|m| m.id);
+        changed.sort_unstable_by_key(|m| m.id);
         changed.dedup_by_key(|m| m.id);
         Ok(Applied {
             event_id,

@@ -257,7 +257,7 @@ pub fn heartbeat(place: &Place, name: &str, leaving: bool, meter: &KvMeter) -> B
 fn with_others(place: &Place, mut here: Vec<String>, now: u64, meter: &KvMeter) -> Vec<String> {
     let others = remote::read(place.room, &place.pop, place.timing, meter);
     here.extend(remote::fresh_names(&others, &place.pop, now, place.timing));
-    here.sort();
+    here.sort_unstable();
     here.dedup();
     here
 }
