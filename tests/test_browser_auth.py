@@ -82,6 +82,9 @@ class Person(Tab):
         pages wait for the person as with a real device (see the module's docstring)."""
         for device in (self.device, *devices):
             device.set_presence(False)
+        # A page reached by a redirect may still be loading its modules, which wire the
+        # button: a click before then does nothing.
+        self.page.wait_for_load_state()
         self.autofill_waiting(self.page.get_by_role("button", name="sign out").click)
         self.at("/")
 
