@@ -128,7 +128,10 @@ pub fn store_and_publish(
                 .into_iter()
                 .map(|m| (m.id, Some(Event::Message(m))))
                 .collect();
-            publish_new_with(config, &rooms, room, new, told, || answer(Ok(&message)));
+            let mut answer = Some(answer);
+            publish_new_with(config, &rooms, room, new, told, &mut || {
+                answer.take().map(|a| a(Ok(&message)));
+            });
         }
         Err(e) => answer(Err(e.into())),
     }

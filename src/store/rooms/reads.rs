@@ -121,15 +121,20 @@ impl Rooms<'_> {
             windows.extend(self.lookup_many(room, &older, decode::<Window>)?);
         }
         let clears = self.note_clears(room, &windows);
-        // The head first: where an entry is in two windows, the head's copy is the newer.
-        let mut entries: Vec<Entry> = windows
+        // The head first: where an entry is in two windows, the head's copy is the newer,
+        // so among equal ids the one met first stays (its position breaks the tie: the
+        // unstable sort is one routine less in the wasm than a stable one).
+        let mut found: Vec<(MessageId, usize, Entry)> = windows
             .into_iter()
             .flatten()
             .flat_map(|w| w.messages)
             .filter(|e| (lo..=hi).contains(&e.id()))
+            .enumerate()
+            .map(|(at, e)| (e.id(), at, e))
             .collect();
-        entries.sort_by_key(Entry::id);
-        entries.dedup_by_key(|e| e.id());
+        found.sort_unstable_by_key(|&(id, at, _)| (id, at));
+        found.dedup_by_key(|f| f.0);
+        let mut entries: Vec<Entry> = found.into_iter().map(|f| f.2).collect();
         hide_cleared(&mut entries, &clears);
         Ok(entries)
     }
