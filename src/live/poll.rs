@@ -44,7 +44,7 @@ pub fn answer(
     let answer = Answer {
         events: events
             .iter()
-            .filter_map(|f| serde_json::from_str(f).ok())
+            .filter_map(|f| serde_json::from_slice(f.as_bytes()).ok())
             .collect(),
         messages: messages.iter().rev().collect(),
         last_event_id: last_event_id.to_string(),
@@ -57,7 +57,7 @@ pub fn answer(
 /// socket's JSON frame), or one nobody is told about (`None`), answering a poll.
 pub fn entry_answer(frame: Option<&str>, id: MessageId) -> String {
     let events: Vec<Value> = frame
-        .and_then(|f| serde_json::from_str(f).ok())
+        .and_then(|f| serde_json::from_slice(f.as_bytes()).ok())
         .into_iter()
         .collect();
     let mut body = json!({ "messages": [], "last-event-id": id.to_string() });
@@ -69,7 +69,7 @@ pub fn entry_answer(frame: Option<&str>, id: MessageId) -> String {
 
 /// An ephemeral event (a socket's JSON frame, see `live::ws`) answering a poll.
 pub fn event_answer(frame: &str) -> String {
-    let event: Value = serde_json::from_str(frame).unwrap_or(Value::Null);
+    let event: Value = serde_json::from_slice(frame.as_bytes()).unwrap_or(Value::Null);
     json!({ "messages": [], "events": [event] }).to_string()
 }
 

@@ -168,7 +168,7 @@ pub fn from_sse(frame: &str) -> String {
     if let Some(id) = id {
         out.insert("id".into(), Value::from(id));
     }
-    let value = serde_json::from_str(&data).unwrap_or(Value::String(data));
+    let value = serde_json::from_slice(data.as_bytes()).unwrap_or(Value::String(data));
     out.insert("data".into(), value);
     Value::Object(out).to_string()
 }
