@@ -14,20 +14,11 @@
 use fastly::Response;
 use fastly::http::header;
 
-use super::presence;
+use super::channels;
 use super::sse::KEEP_ALIVE_CSTRING;
 use crate::model::{MessageId, RoomId};
 
-/// The Fanout channel a room's events are published to.
-pub fn channel(room: &RoomId) -> String {
-    format!("room-{room}")
-}
-
-/// The channel of one member's subscriptions to one private room: removing them
-/// publishes the items that end those (`Item::ending`), and nothing else ever does.
-pub fn member_channel(room: &RoomId, user_id: &str) -> String {
-    format!("member-{room}-{user_id}")
-}
+pub use super::channels::{member as member_channel, room as channel};
 
 /// A stream held for someone whose session or API key may end. Its links carry `query`
 /// (their pass, `auth::stream_pass`) and Fanout fetches them every `every_secs` at
@@ -70,7 +61,7 @@ impl Hold<'_> {
             format!("{}; prev-id={}", channel(self.room), self.prev_id),
         );
         // Presence and typing: no prev-id, so they never look like a gap (live::presence).
-        resp.append_header("Grip-Channel", presence::channel(self.room));
+        resp.append_header("Grip-Channel", channels::presence(self.room));
         keep_alive_and_link(
             resp,
             self.keep_alive_secs,

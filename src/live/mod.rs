@@ -5,6 +5,7 @@
 //! * `resume`: where a subscription starts (`Last-Event-ID`, `?lastEventId=`, `Grip-Last`).
 //! * `backlog`: the catch-up plan and the messages it needs from the store.
 //! * `sse`: Server-Sent Events framing of those events.
+//! * `channels`: the names of the Fanout channels (a leaf every other module may use).
 //! * `grip`: the GRIP instructions that make Fanout hold a stream.
 //! * `publish`: items sent to the publish API when something happens in a room.
 //! * `unpublished`: what a POP failed to publish, so the next post sends it too.
@@ -17,6 +18,7 @@
 //! pieces together for each transport.
 
 pub mod backlog;
+pub mod channels;
 pub mod event;
 pub mod grip;
 pub mod multi;

@@ -64,10 +64,7 @@ pub fn remember_refused() {
     }
 }
 
-/// The channel multi-room streams hold for `room`.
-pub fn channel(room: &RoomId) -> String {
-    format!("multi-{room}")
-}
+pub use super::channels::multi as channel;
 
 /// The rooms of `?channel=` values: 1 to 10 distinct valid room ids.
 pub fn parse_rooms(values: &[String]) -> Result<Vec<RoomId>, Invalid> {

@@ -21,8 +21,8 @@ use fastly::http::{Method, StatusCode, header};
 use fastly::{Request, Response};
 use serde_json::json;
 
+use super::channels::room as channel;
 use super::event::Event;
-use super::grip::channel;
 use super::sse::{frame, placeholder};
 use super::{poll, ws};
 use crate::budget;

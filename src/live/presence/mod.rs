@@ -105,10 +105,7 @@ pub struct Place<'a> {
     pub timing: Timing,
 }
 
-/// The channel a room's ephemeral events are published to.
-pub fn channel(room: &RoomId) -> String {
-    format!("presence-{room}")
-}
+pub use super::channels::presence as channel;
 
 /// A join or leave as an SSE frame (no id: not part of the room's sequence).
 pub fn change_frame(room: &RoomId, change: Change, name: &str) -> String {
