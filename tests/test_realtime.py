@@ -36,7 +36,16 @@ def subscribe(url, room, headers=None, query="", attempts=1):
     """An SSE client that is live: its stream-open has arrived, so Pushpin holds it.
     With attempts > 1 it retries a failed connect every 0.5 s, as EventSource reconnects."""
     for attempt in range(attempts):
-        sse = SSEClient(url, events_path(room) + query, headers=headers).start()
+        sse = SSEClient(url, events_path(room) + query, headers=headers)
+        try:
+            sse.start()
+        except OSError:
+            # No answer in time (e.g. a Pushpin that is still starting): as a failed connect.
+            if attempt == attempts - 1:
+                raise
+            sse.close()
+            time.sleep(0.5)
+            continue
         if sse.status == 200 or attempt == attempts - 1:
             break
         sse.close()
