@@ -36,7 +36,7 @@ use crate::live::grip::channel;
 use crate::live::publish::{Ending, Item};
 use crate::model::mention::candidates;
 use crate::model::{Draft, Message, MessageId, RoomId};
-use crate::store::{APPEND_OPS, Accounts, Memberships, Rooms, StoreError};
+use crate::store::{APPEND_OPS, Accounts, Blocked, Memberships, Rooms, StoreError};
 use crate::timing::KvMeter;
 
 /// People one message notifies. Each is an append to their log (1–3 KV operations, at
@@ -53,7 +53,7 @@ const LOOKUP_OPS: u32 = 3;
 pub struct Person {
     user_id: String,
     name: String,
-    blocks: Vec<String>,
+    blocked: Vec<Blocked>,
 }
 
 /// What a text mentions: the names its JSON lists, and (passkey mode) who they are.
@@ -100,7 +100,7 @@ pub fn find(
             found.people.push(Person {
                 user_id,
                 name: user.name,
-                blocks: user.blocked.into_iter().map(|b| b.id).collect(),
+                blocked: user.blocked,
             });
         }
     }
@@ -120,7 +120,7 @@ pub fn notify(
     meter: &KvMeter,
 ) -> Vec<Item> {
     let mut told: Vec<Person> = (found.people.into_iter())
-        .filter(|p| p.user_id != author_id && !p.blocks.iter().any(|b| b == author_id))
+        .filter(|p| p.user_id != author_id && !p.blocked.iter().any(|b| b.id == author_id))
         .collect();
     if !told.is_empty() && room.is_private() {
         match Memberships::open(meter).and_then(|m| m.room(room)) {
